@@ -1,0 +1,1 @@
+"""One Alembic history for bot, pipeline and cmmsconnect (env.py combines their metadata)."""

@@ -1,0 +1,100 @@
+"""Typed errors of the pipeline boundary.
+
+The cascade branches on these types only, never on an SDK's exception classes; each tier module maps its
+SDK's errors into this tree in one place (``_map_error``)::
+
+    PipelineError
+    ├── IntakeError                 the photo itself is unusable (bot tells the user why)
+    │   ├── NotAnImage
+    │   ├── PhotoTooLarge           over the byte limit
+    │   └── TooManyPixels           decompression-bomb guard
+    ├── TierError                   one tier attempt failed; the cascade escalates
+    │   ├── TierUnavailable         connection refused, timeout, 5xx: cool down, try the next tier
+    │   ├── TierRateLimited         429 (retry_after honoured by the circuit breaker)
+    │   ├── TierAuthError           401/403: the key is broken, reported to admins once
+    │   ├── TierRejected            the provider refused this request (400/404/413/422)
+    │   └── TierBadOutput           the reply was not a valid analysis (unparsable or schema-invalid)
+    ├── NoTierAvailable             nothing configured, or every tier cooling down / refused by budget
+    └── AnalysisFailed              every tier tried failed; carries the attempts
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.types import Attempt
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline raises to its caller."""
+
+
+class IntakeError(PipelineError):
+    """The photo cannot be analysed; ``user_message`` is a sentence fit for the technician."""
+
+    user_message = "I could not read that file as a photo."
+
+
+class NotAnImage(IntakeError):
+    user_message = "That file is not a photo I can read. Please send a JPEG, PNG, WebP or HEIC picture."
+
+
+class PhotoTooLarge(IntakeError):
+    user_message = "That photo is too large. Please send it as a normal photo rather than as a file."
+
+
+class TooManyPixels(IntakeError):
+    user_message = "That image has too many pixels to analyse safely. Please send a normal camera photo."
+
+
+class TierError(PipelineError):
+    """One tier attempt failed. ``tier`` is the tier's name in the cascade."""
+
+    outcome = "error"
+
+    def __init__(self, tier: str, message: str) -> None:
+        super().__init__(f"{tier}: {message}")
+        self.tier = tier
+        self.message = message
+
+
+class TierUnavailable(TierError):
+    outcome = "unavailable"
+
+
+class TierRateLimited(TierError):
+    outcome = "rate_limited"
+
+    def __init__(self, tier: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(tier, message)
+        self.retry_after = retry_after
+
+
+class TierAuthError(TierError):
+    outcome = "auth_error"
+
+
+class TierRejected(TierError):
+    outcome = "rejected"
+
+
+class TierBadOutput(TierError):
+    outcome = "bad_output"
+
+
+class NoTierAvailable(PipelineError):
+    """No tier could be asked: none configured, all cooling down, or all refused by the spending guard."""
+
+    def __init__(self, message: str, budget_refused: bool = False) -> None:
+        super().__init__(message)
+        self.budget_refused = budget_refused
+
+
+class AnalysisFailed(PipelineError):
+    """Every tier that was tried failed; ``attempts`` says how."""
+
+    def __init__(self, attempts: list[Attempt]) -> None:
+        summary = ", ".join(f"{a.tier}: {a.outcome}" for a in attempts) or "no attempt"
+        super().__init__(f"no tier produced an analysis ({summary})")
+        self.attempts = attempts

@@ -1,0 +1,75 @@
+"""Tables the pipeline owns: photos it has seen, analyses (the cache), and the append-only ledger of model calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Photo(Base):
+    """A photo by content address; ``phash`` is the signed 64-bit pHash, indexed for the near-duplicate index."""
+
+    __tablename__ = "photos"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phash: Mapped[int] = mapped_column(BigInteger, index=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StoredAnalysis(Base):
+    """An accepted analysis of one photo set; the cache answers from the newest valid row per photo."""
+
+    __tablename__ = "analyses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), index=True)
+    photo_sha256: Mapped[str] = mapped_column(ForeignKey("photos.sha256"), index=True)  # first photo of the set
+    photo_set: Mapped[list[str]] = mapped_column(JSON)  # all sha256 of the request, in order
+    prompt_version: Mapped[str] = mapped_column(String(16))
+    caption: Mapped[str | None] = mapped_column(Text)
+    analysis: Mapped[dict[str, object]] = mapped_column(JSON)
+    tier: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(80))
+    confidence: Mapped[float] = mapped_column(Float)
+    low_confidence: Mapped[bool] = mapped_column(default=False)
+    superseded: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ModelCall(Base):
+    """One tier attempt, success or failure; never updated. Spend is summed from here."""
+
+    __tablename__ = "model_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), index=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    tier: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(32), index=True)
+    model_requested: Mapped[str] = mapped_column(String(80))
+    model_reported: Mapped[str | None] = mapped_column(String(120))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,0 +1,48 @@
+"""Settings of the pipeline package (environment variables documented in .env.example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PipelineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Local tier: Ollama on the plant laptop. Empty host disables the tier.
+    ollama_host: str = ""
+    ollama_model: str = "qwen2.5vl:3b"
+    ollama_timeout_s: float = 45.0
+    ollama_connect_timeout_s: float = 1.0
+
+    gemini_api_key: SecretStr | None = None
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    gemini_model: str = "gemini-2.5-flash-lite"
+
+    xai_api_key: SecretStr | None = None
+    xai_base_url: str = "https://api.x.ai/v1"
+    xai_model: str = "grok-4-1-fast-non-reasoning"
+
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str = "https://api.anthropic.com"
+    anthropic_model: str = "claude-haiku-4-5"
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4.1-mini"
+
+    # Order and acceptance thresholds; the last tier needs none.
+    cascade: str = "ollama:0.80,gemini:0.70,grok:0.80,claude"
+    cloud_timeout_s: float = 30.0
+    request_timeout_s: float = 60.0
+    cooldown_s: float = 60.0
+
+    cache_max_distance: int = Field(default=8, ge=0, le=32)
+    cache_ttl_hours: float = 24.0
+
+    max_photo_bytes: int = 20 * 1024 * 1024
+    max_pixels: int = 60_000_000
+
+    prices_path: Path | None = None

@@ -1,0 +1,174 @@
+"""Values that cross the pipeline's boundary: the analysis schema, tier requests and replies, receipts.
+
+A tier does transport only: it turns a ``TierRequest`` into a ``TierReply`` (the model's raw text plus the
+usage the provider reported) or raises a ``TierError``. Parsing the text into an ``Analysis`` is shared
+(``pipeline.analysis.parse_analysis``) so every provider is judged by the same rules, and so a reply that
+cost money but did not parse is still recorded in the ledger with its real usage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Condition = Literal["normal", "warning", "fault", "unknown"]
+Priority = Literal["low", "medium", "high", "urgent"]
+
+
+class Analysis(BaseModel):
+    """What every tier is asked for (schema in DESIGN.md). Unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    equipment_type: str = Field(min_length=1, max_length=80)
+    manufacturer: str | None = Field(default=None, max_length=120)
+    model: str | None = Field(default=None, max_length=120)
+    serial_number: str | None = Field(default=None, max_length=120)
+    ratings: dict[str, str] = Field(default_factory=dict)
+    fault_codes: list[str] = Field(default_factory=list)
+    condition: Condition = "unknown"
+    summary: str = Field(default="", max_length=2000)
+    recommended_actions: list[str] = Field(default_factory=list)
+    safety_notes: list[str] = Field(default_factory=list)
+    priority: Priority = "medium"
+    confidence: float = Field(ge=0.0, le=1.0)
+
+    @field_validator("manufacturer", "model", "serial_number", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in {"", "null", "none", "unknown", "n/a", "-"}:
+            return None
+        return value
+
+    @field_validator("ratings", mode="before")
+    @classmethod
+    def _ratings_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items() if v is not None}
+        return value
+
+
+@dataclass(frozen=True)
+class ImagePolicy:
+    """How a provider wants its image: the largest size before it starts charging more, and the encoding."""
+
+    max_long_side: int
+    max_pixels: int
+    quality: int = 85
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class TierRequest:
+    images: list[PreparedImage]
+    prompt: str
+    json_schema: dict[str, Any]
+    max_output_tokens: int = 800
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens exactly as the provider reported them (no estimate)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class TierReply:
+    text: str
+    usage: Usage
+    model_reported: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+class Tier(Protocol):
+    """One provider/model. Capabilities are attributes; ``analyze`` is the one I/O method."""
+
+    name: str  # name in CASCADE: "ollama", "gemini", "grok", "claude", "openai"
+    provider: str  # "ollama", "google", "xai", "anthropic", "openai"
+    model: str
+    is_local: bool  # costs nothing, needs no budget
+    image_policy: ImagePolicy
+
+    async def analyze(self, request: TierRequest) -> TierReply: ...
+
+    async def probe(self) -> str:
+        """Cheap reachability check for ``doctor``; returns a short description or raises TierError."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One tier attempt, as the ledger records it."""
+
+    tier: str
+    provider: str
+    model: str
+    outcome: str  # "accepted", "escalated", "unavailable", "rate_limited", "auth_error", "rejected",
+    # "bad_output", "skipped_budget", "skipped_cooldown"
+    latency_ms: int = 0
+    usage: Usage = Usage()
+    cost_micro_usd: int = 0
+    model_reported: str | None = None
+    confidence: float | None = None
+    score: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    request_id: str
+    source: Literal["cache", "model"]
+    tier: str | None  # tier that answered; None for a cache hit
+    model: str | None
+    confidence: float
+    cost_micro_usd: int
+    duration_ms: int
+    attempts: list[Attempt]
+    low_confidence: bool = False
+    cache_match: Literal["exact", "near"] | None = None
+    cached_at: datetime | None = None
+    budget_limited: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    analysis: Analysis
+    receipt: Receipt
+    analysis_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the pipeline is, for the bot's status message."""
+
+    stage: Literal["cache", "tier", "done"]
+    tier: str | None = None
+    is_local: bool = False
+
+
+ProgressCallback = Callable[[Progress], Awaitable[None]]
+
+
+class SpendingGuard(Protocol):
+    """The caller's budget. Asked before each cloud call; settled after it with the reported cost."""
+
+    async def reserve(self, *, user_id: int | None, provider: str, estimate_micro_usd: int) -> object | None:
+        """Return a reservation token, or None when the call must not be made."""
+        ...
+
+    async def settle(self, reservation: object, actual_micro_usd: int) -> None: ...
