@@ -38,7 +38,6 @@ def _build_request(model: str, request: TierRequest) -> dict[str, Any]:
     return {
         "model": model,
         "max_tokens": request.max_output_tokens,
-        "temperature": 0.0,
         "messages": [{"role": "user", "content": content}],
     }
 
@@ -62,6 +61,10 @@ def _read_reply(tier: str, raw: dict[str, Any]) -> TierReply:
         raise TierBadOutput(tier, f"empty reply (stop_reason={stop!r})")
     model = raw.get("model")
     return TierReply(text=text, usage=usage, model_reported=model if isinstance(model, str) else None, raw=raw)
+
+
+# What the SDK raises (APIResponseValidationError included); anything else is our bug and must surface.
+_SDK_ERRORS = (anthropic.AnthropicError,)
 
 
 def _map_error(tier: str, exc: Exception) -> TierError:
@@ -90,7 +93,7 @@ class ClaudeTier:
         try:
             response = await self._client.messages.create(**_build_request(self.model, request))
             raw = response.model_dump(mode="json", exclude_none=True)
-        except Exception as exc:
+        except _SDK_ERRORS as exc:
             raise _map_error(self.name, exc) from exc
         return _read_reply(self.name, raw)
 
@@ -98,7 +101,7 @@ class ClaudeTier:
         """``GET /v1/models/{model}``: checks key, base URL and model name without spending tokens."""
         try:
             info = await self._client.models.retrieve(self.model)
-        except Exception as exc:
+        except _SDK_ERRORS as exc:
             raise _map_error(self.name, exc) from exc
         return f"anthropic {info.id} reachable"
 

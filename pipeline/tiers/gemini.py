@@ -76,6 +76,11 @@ def _read_reply(tier: str, raw: dict[str, Any]) -> TierReply:
     return TierReply(text=text, usage=usage, model_reported=model if isinstance(model, str) else None, raw=raw)
 
 
+# google-genai has no common base: API errors, unwrapped transport errors, and pydantic/JSON errors when a
+# body does not parse. Anything else is our bug and must surface.
+_SDK_ERRORS = (genai_errors.APIError, httpx2.HTTPError, httpx.HTTPError, OSError, ValueError)
+
+
 def _map_error(tier: str, exc: Exception) -> TierError:
     """Every exception google-genai lets out, in one place (transport errors arrive unwrapped)."""
     if isinstance(exc, genai_errors.APIError):
@@ -84,7 +89,7 @@ def _map_error(tier: str, exc: Exception) -> TierError:
         return error_for_status(tier, exc.code, exc.message or exc.status or exc, headers)
     if isinstance(exc, httpx2.TimeoutException | httpx.TimeoutException | TimeoutError):
         return TierUnavailable(tier, f"timed out ({type(exc).__name__})")
-    if isinstance(exc, httpx2.TransportError | httpx.TransportError | ConnectionError):
+    if isinstance(exc, httpx2.TransportError | httpx.TransportError | OSError):
         return TierUnavailable(tier, f"cannot reach Gemini: {type(exc).__name__}: {short(exc)}")
     return TierBadOutput(tier, f"unreadable response: {type(exc).__name__}: {short(exc)}")
 
@@ -106,7 +111,7 @@ class GeminiTier:
         try:
             response = await self._client.aio.models.generate_content(**_build_request(self.model, request))
             raw = response.model_dump(mode="json", exclude_none=True)
-        except Exception as exc:
+        except _SDK_ERRORS as exc:
             raise _map_error(self.name, exc) from exc
         return _read_reply(self.name, raw)
 
@@ -114,7 +119,7 @@ class GeminiTier:
         """``GET models/{model}``: proves the key, the base URL and the model name without spending tokens."""
         try:
             info = await self._client.aio.models.get(model=self.model)
-        except Exception as exc:
+        except _SDK_ERRORS as exc:
             raise _map_error(self.name, exc) from exc
         return f"gemini {info.name or self.model} reachable"
 

@@ -7,6 +7,7 @@ while a slow answer on a 4 GB GPU still gets its time. The Ollama client never r
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -49,13 +50,28 @@ def _read_reply(tier: str, raw: dict[str, Any]) -> TierReply:
     return TierReply(text=text, usage=usage, model_reported=model if isinstance(model, str) else None, raw=raw)
 
 
+# ResponseError for HTTP errors, builtin ConnectionError for a dead host, raw httpx errors for timeouts,
+# pydantic/JSON errors (ValueError) for a body that does not parse. Anything else is our bug.
+_SDK_ERRORS = (ollama.ResponseError, httpx.HTTPError, OSError, ValueError)
+
+
+# ollama.ResponseError keeps the status but drops the headers; a response hook records Retry-After for the
+# request in flight (a ContextVar, so concurrent analyses on one client do not see each other's header).
+_retry_after: ContextVar[str | None] = ContextVar("ollama_retry_after", default=None)
+
+
+async def _remember_retry_after(response: httpx.Response) -> None:
+    _retry_after.set(response.headers.get("retry-after"))
+
+
 def _map_error(tier: str, exc: Exception) -> TierError:
     """Every exception the Ollama client raises, in one place."""
     if isinstance(exc, ollama.ResponseError):
-        return error_for_status(tier, exc.status_code, exc.error)
+        header = _retry_after.get()
+        return error_for_status(tier, exc.status_code, exc.error, {"retry-after": header} if header else None)
     if isinstance(exc, httpx.TimeoutException):
         return TierUnavailable(tier, f"timed out ({type(exc).__name__})")
-    if isinstance(exc, ConnectionError | httpx.TransportError):
+    if isinstance(exc, OSError | httpx.TransportError):
         return TierUnavailable(tier, f"cannot reach Ollama: {short(exc)}")
     return TierBadOutput(tier, f"unreadable response: {type(exc).__name__}: {short(exc)}")
 
@@ -77,13 +93,15 @@ class OllamaTier:
         self.name = name
         self.model = model
         timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
-        self._client = ollama.AsyncClient(host=host, timeout=timeout)
+        hooks = {"response": [_remember_retry_after]}
+        self._client = ollama.AsyncClient(host=host, timeout=timeout, event_hooks=hooks)
 
     async def analyze(self, request: TierRequest) -> TierReply:
+        _retry_after.set(None)
         try:
             response = await self._client.chat(**_build_request(self.model, request))
             raw = response.model_dump(mode="json", exclude_none=True)
-        except Exception as exc:
+        except _SDK_ERRORS as exc:
             raise _map_error(self.name, exc) from exc
         return _read_reply(self.name, raw)
 
@@ -91,7 +109,7 @@ class OllamaTier:
         """List pulled models (``GET /api/tags``); a missing model is as good as no server."""
         try:
             listing = await self._client.list()
-        except Exception as exc:
+        except _SDK_ERRORS as exc:
             raise _map_error(self.name, exc) from exc
         names = {m.model for m in listing.models if m.model}
         # "qwen2.5vl:3b" and "qwen2.5vl" (= ":latest") both name the same pulled model.

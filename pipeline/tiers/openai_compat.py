@@ -77,6 +77,10 @@ def _read_reply(tier: str, raw: dict[str, Any]) -> TierReply:
     return TierReply(text=text, usage=usage, model_reported=model if isinstance(model, str) else None, raw=raw)
 
 
+# What the SDK raises (APIResponseValidationError included); anything else is our bug and must surface.
+_SDK_ERRORS = (openai.OpenAIError,)
+
+
 def _map_error(tier: str, exc: Exception) -> TierError:
     """Every exception the openai SDK raises, in one place. APITimeoutError subclasses APIConnectionError."""
     if isinstance(exc, openai.APIStatusError):
@@ -112,7 +116,7 @@ class OpenAICompatTier:
         try:
             response = await self._client.chat.completions.create(**_build_request(self.model, request))
             raw = response.model_dump(mode="json", exclude_none=True)
-        except Exception as exc:
+        except _SDK_ERRORS as exc:
             raise _map_error(self.name, exc) from exc
         return _read_reply(self.name, raw)
 
@@ -120,7 +124,7 @@ class OpenAICompatTier:
         """``GET models/{model}``: checks key, base URL and model name without spending tokens."""
         try:
             info = await self._client.models.retrieve(self.model)
-        except Exception as exc:
+        except _SDK_ERRORS as exc:
             raise _map_error(self.name, exc) from exc
         return f"{self.provider} {info.id} reachable"
 
