@@ -1,0 +1,167 @@
+"""The work order cmmsconnect delivers, and the pure mapping from an analysis to it.
+
+The description always ends with the reference marker ``[ref:<key>]``: no CMMS offers idempotency keys, so
+after a delivery whose outcome is unknown the outbox searches the CMMS for this marker before sending again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cmmsconnect.policy import PRIORITIES, Priority, normalize_priority
+
+TITLE_MAX = 120
+DESCRIPTION_MAX = 10_000  # Atlas's limit, the smallest of the CMMSs we talk to
+AI_NOTICE = "Produced with AI assistance from a photo; verify on site before acting on it."
+_KEY_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Who asked for the work order (a Telegram user, but cmmsconnect only needs an id and a name)."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class WorkOrder:
+    key: str  # idempotency key chosen by the caller, e.g. f"tg-{chat_id}-{message_id}"
+    title: str
+    description: str
+    priority: Priority
+    reporter: Reporter
+    created_at: datetime
+    equipment_type: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    fault_codes: tuple[str, ...] = ()
+    photo: bytes | None = field(default=None, repr=False)
+    chat_id: int | None = None
+    message_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if not _KEY_RE.fullmatch(self.key):
+            raise ValueError(f"work order key must match {_KEY_RE.pattern}: {self.key!r}")
+        if self.priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {self.priority!r}")
+        if self.created_at.tzinfo is None:
+            raise ValueError("created_at must be timezone-aware")
+
+    @property
+    def ref(self) -> str:
+        return ref_marker(self.key)
+
+
+def ref_marker(key: str) -> str:
+    return f"[ref:{key}]"
+
+
+def build_title(fields: Mapping[str, Any]) -> str:
+    """'<Manufacturer Model> – <fault>', e.g. 'Allen-Bradley PowerFlex 525 – F004 overcurrent'."""
+    equipment = _equipment_name(fields)
+    codes = _texts(fields.get("fault_codes"))
+    if codes:
+        problem = ", ".join(codes[:2])
+    else:
+        problem = _first_sentence(_text(fields.get("summary")) or "")
+        if not problem:
+            condition = _text(fields.get("condition"))
+            problem = f"condition {condition}" if condition and condition != "unknown" else "inspection"
+    return _truncate(f"{equipment} – {problem}", TITLE_MAX)
+
+
+def build_description(
+    fields: Mapping[str, Any], *, key: str, reporter: Reporter, chat_id: int | None, message_id: int | None
+) -> str:
+    """Human-readable body for the technician; ends with the AI notice and the [ref:key] marker."""
+    lines: list[str] = []
+    if summary := _text(fields.get("summary")):
+        lines += [summary, ""]
+    serial = _text(fields.get("serial_number"))
+    equipment = _equipment_name(fields)
+    kind = _text(fields.get("equipment_type"))
+    lines.append(f"Equipment: {equipment}" + (f" ({kind})" if kind and kind not in equipment else ""))
+    lines.append(f"Serial number: {serial}" if serial else "Serial number: not read from the photo")
+    ratings = fields.get("ratings")
+    if isinstance(ratings, Mapping) and ratings:
+        lines.append("Ratings: " + "; ".join(f"{k} {v}" for k, v in ratings.items()))
+    if codes := _texts(fields.get("fault_codes")):
+        lines.append("Fault codes: " + ", ".join(codes))
+    condition = _text(fields.get("condition")) or "unknown"
+    lines.append(f"Condition: {condition}. Priority suggested: {normalize_priority(fields.get('priority'))}.")
+    for heading, name in (("Recommended actions", "recommended_actions"), ("Safety notes", "safety_notes")):
+        if items := _texts(fields.get(name)):
+            lines += ["", f"{heading}:", *(f"- {item}" for item in items)]
+    source = f"Reported by {reporter.name} (Telegram user {reporter.id})"
+    if chat_id is not None:
+        source += f", chat {chat_id}" + (f" message {message_id}" if message_id is not None else "")
+    body = "\n".join(lines)
+    footer = f"\n\n{source}.\n{AI_NOTICE}\n{ref_marker(key)}"
+    return _truncate(body, DESCRIPTION_MAX - len(footer)) + footer
+
+
+def work_order_from_analysis(
+    fields: Mapping[str, Any],
+    *,
+    key: str,
+    photo: bytes | None,
+    reporter: Reporter,
+    chat_id: int | None,
+    message_id: int | None,
+    created_at: datetime | None = None,
+) -> WorkOrder:
+    """Map the analysis dict (DESIGN.md schema; unknown keys ignored, missing ones defaulted) to a WorkOrder."""
+    return WorkOrder(
+        key=key,
+        title=build_title(fields),
+        description=build_description(fields, key=key, reporter=reporter, chat_id=chat_id, message_id=message_id),
+        priority=normalize_priority(fields.get("priority")),
+        reporter=reporter,
+        created_at=created_at or datetime.now(UTC),
+        equipment_type=_text(fields.get("equipment_type")),
+        manufacturer=_text(fields.get("manufacturer")),
+        model=_text(fields.get("model")),
+        serial_number=_text(fields.get("serial_number")),
+        fault_codes=tuple(_texts(fields.get("fault_codes"))),
+        photo=photo,
+        chat_id=chat_id,
+        message_id=message_id,
+    )
+
+
+def _equipment_name(fields: Mapping[str, Any]) -> str:
+    parts = [p for p in (_text(fields.get("manufacturer")), _text(fields.get("model"))) if p]
+    if parts:
+        return " ".join(parts)
+    kind = _text(fields.get("equipment_type"))
+    return kind if kind else "Equipment"
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    text = " ".join(str(value).split())
+    return text if text and text.lower() not in {"null", "none", "unknown", "n/a"} else None
+
+
+def _texts(value: object) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        return []
+    return [t for t in (_text(v) for v in value) if t]
+
+
+def _first_sentence(text: str) -> str:
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].rstrip(".")
+    return _truncate(sentence, 60)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
