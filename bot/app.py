@@ -1,0 +1,73 @@
+"""The composition root: builds the python-telegram-bot Application, wires services and handlers."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.services import build_services, close_services
+from bot.settings import AppSettings
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("start", "What I do and your free photos"),
+    BotCommand("help", "How to send photos"),
+]
+
+IMAGE_DOCUMENT = (
+    filters.Document.IMAGE | filters.Document.FileExtension("heic") | filters.Document.FileExtension("heif")
+)
+
+
+def build_application(settings: AppSettings) -> Application:  # type: ignore[type-arg]
+    token = settings.bot.telegram_bot_token
+    assert token is not None, "check settings.bot.token_problem() first"
+    api = settings.bot.telegram_api_url
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        app.bot_data["services"] = await build_services(settings, app)
+        await app.bot.set_my_commands(COMMANDS)
+
+    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        services = app.bot_data.pop("services", None)
+        if services is not None:
+            await close_services(services)
+
+    application = (
+        ApplicationBuilder()
+        .token(token.get_secret_value().strip())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    register_handlers(application)
+    return application
+
+
+def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(TypeHandler(Update, handlers.gate), group=-1)
+    app.add_handler(CommandHandler("start", handlers.start))
+    app.add_handler(CommandHandler("help", handlers.help_command))
+    app.add_handler(MessageHandler(filters.PHOTO | IMAGE_DOCUMENT, handlers.on_photo))
+    app.add_handler(CallbackQueryHandler(handlers.on_recheck, pattern=r"^re:"))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, handlers.not_a_photo))
+    app.add_error_handler(handlers.on_error)

@@ -1,0 +1,93 @@
+"""``plc-copilot``: run | migrate | analyze PHOTO... | doctor."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import AppSettings, load_settings
+
+log = logging.getLogger("plc_copilot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="plc-copilot", description="PLC Copilot Telegram bot")
+    parser.add_argument("--env-file", default=".env", help="settings file (default: .env in the working directory)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="migrate the database and run the bot (polling)")
+    commands.add_parser("migrate", help="apply database migrations")
+    analyze = commands.add_parser("analyze", help="analyse photos without Telegram; prints the card and a receipt")
+    analyze.add_argument("photos", nargs="+", type=Path)
+    analyze.add_argument("--caption", default=None)
+    analyze.add_argument("--fresh", action="store_true", help="skip the cache")
+    commands.add_parser("doctor", help="check the token, the database and every configured tier")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings(args.env_file if Path(args.env_file).exists() else None)
+    except ValueError as exc:  # pydantic ValidationError is a ValueError
+        print(f"Configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    from bot.logs import setup_logging
+
+    setup_logging(settings.bot.log_level, _secrets(settings))
+    if args.command == "run":
+        return run(settings)
+    if args.command == "migrate":
+        return migrate(settings)
+    if args.command == "analyze":
+        from bot.analyze_cli import analyze_photos
+
+        return asyncio.run(analyze_photos(settings, args.photos, caption=args.caption, fresh=args.fresh))
+    from bot.doctor import doctor
+
+    return asyncio.run(doctor(settings))
+
+
+def run(settings: AppSettings) -> int:
+    problem = settings.bot.token_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    from telegram import Update
+
+    from bot.app import build_application
+
+    migrate(settings)
+    application = build_application(settings)
+    log.info("starting PLC Copilot (polling %s)", settings.bot.telegram_api_url)
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def migrate(settings: AppSettings) -> int:
+    from bot.db import upgrade
+
+    upgrade(settings.bot.database_url)
+    log.info("database is at the latest migration")
+    return 0
+
+
+def _secrets(settings: AppSettings) -> list[str]:
+    values = []
+    for group in (settings.bot, settings.pipeline, settings.cmms):
+        for name in type(group).model_fields:
+            value = getattr(group, name)
+            if hasattr(value, "get_secret_value"):
+                values.append(value.get_secret_value())
+    return values
+
+
+def plain(text: str) -> str:
+    """Telegram HTML → terminal text."""
+    return html.unescape(re.sub(r"</?[a-z][^>]*>", "", text))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""``plc-copilot doctor``: a table of what works and what does not, before a technician finds out."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from bot.db import alembic_config, make_engine
+from bot.settings import AppSettings
+from pipeline import PriceTable, TierError, build_tiers, lifecycle_warning, parse_cascade_names
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+
+
+async def doctor(settings: AppSettings) -> int:
+    rows: list[tuple[str, str, str]] = []
+    problem = settings.bot.token_problem()
+    rows.append(("telegram token", FAIL if problem else OK, problem or "present and well-formed"))
+    rows.append(await _database(settings.bot.database_url))
+    rows.extend(await _tiers(settings))
+    missing = settings.cmms.missing()
+    rows.append(
+        (
+            f"cmms ({settings.cmms.backend})",
+            FAIL if missing else OK,
+            f"set {', '.join(missing)}" if missing else "configured",
+        )
+    )
+    width = max(len(r[0]) for r in rows)
+    for name, state, detail in rows:
+        print(f"{name:<{width}}  {state:<4}  {detail}")
+    return 1 if any(state == FAIL for _, state, _ in rows) else 0
+
+
+async def _database(url: str) -> tuple[str, str, str]:
+    engine = make_engine(url)
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+    def current(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    try:
+        async with engine.begin() as connection:
+            revision = await connection.run_sync(current)
+            if revision is not None:  # a no-op write proves the file is writable
+                await connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+    except Exception as exc:
+        return ("database", FAIL, f"{engine.url.render_as_string()}: {exc.__class__.__name__}: {exc}")
+    finally:
+        await engine.dispose()
+    if revision is None:
+        return ("database", FAIL, "not migrated: run `plc-copilot migrate`")
+    if revision != head:
+        return ("database", WARN, f"at {revision}, latest is {head}: run `plc-copilot migrate`")
+    return ("database", OK, f"writable, migrated ({revision})")
+
+
+async def _tiers(settings: AppSettings) -> list[tuple[str, str, str]]:
+    try:
+        names = parse_cascade_names(settings.pipeline.cascade)
+    except ValueError as exc:
+        return [("cascade", FAIL, str(exc))]
+    tiers = build_tiers(settings.pipeline, names)
+    prices = PriceTable.load(settings.pipeline.prices_path)
+    today = datetime.now(UTC).date()
+    rows: list[tuple[str, str, str]] = []
+    try:
+        for name in names:
+            tier = tiers.get(name)
+            label = f"tier {name}"
+            if tier is None:
+                rows.append((label, WARN, "not configured (skipped by the cascade)"))
+                continue
+            try:
+                detail = await asyncio.wait_for(tier.probe(), timeout=10)
+                state = OK
+            except TierError as exc:
+                state, detail = FAIL, exc.message
+            except TimeoutError:
+                state, detail = FAIL, "no answer within 10 s"
+            if not tier.is_local:
+                warning = lifecycle_warning(prices.lookup(tier.model, today), tier.model, today)
+                if warning:
+                    state = FAIL if "no price" in warning or "shut down on" in warning else WARN
+                    detail = f"{detail}; {warning}"
+            rows.append((label, state, detail))
+        if not tiers:
+            rows.append(("tiers", FAIL, "no tier configured: set OLLAMA_HOST or a cloud API key"))
+    finally:
+        for tier in tiers.values():
+            await tier.aclose()
+    return rows

@@ -1,0 +1,290 @@
+"""Telegram handlers: thin. They validate, reply at once, and queue the photo work on the chat's queue."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import cast
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot import quota, render
+from bot.logs import correlation_id
+from bot.queues import PhotoRef
+from bot.services import RecheckTicket, Services
+from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
+
+SOMETHING_WRONG = "😕 Something went wrong on my side. Your free photo was not used; please try again."
+NO_TIER = (
+    "😕 I can't analyse photos right now: no analysis service is reachable. Your free photo was not used. "
+    "Please try again in a few minutes."
+)
+ALL_FAILED = (
+    "😕 I couldn't get a reliable reading of this photo from any of my analysis services. Your free photo was "
+    "not used. Please try again, ideally with the label or display filling the frame."
+)
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return cast(Services, context.application.bot_data["services"])
+
+
+async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """group=-1: correlation id, one log line per update, and the user row on first contact."""
+    correlation_id.set(f"u{update.update_id}")
+    user = update.effective_user
+    kind = _kind(update)
+    log.info("update %s from user %s: %s", update.update_id, user.id if user else "-", kind)
+    if user is None or user.is_bot:
+        raise ApplicationHandlerStop
+    services = services_of(context)
+    async with services.sessions.begin() as session:
+        await quota.touch_user(
+            session,
+            user_id=user.id,
+            first_name=user.first_name,
+            username=user.username,
+            language_code=user.language_code,
+            now=datetime.now(UTC),
+        )
+
+
+def _kind(update: Update) -> str:
+    message = update.effective_message
+    if update.callback_query:
+        return "button"
+    if message is None:
+        return "other"
+    for attr in ("photo", "document", "text", "voice", "sticker", "video", "audio", "video_note", "animation"):
+        if getattr(message, attr, None):
+            return attr
+    return "message"
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    services = services_of(context)
+    async with services.sessions() as session:
+        row = await quota.get_user(session, user.id)
+    now = datetime.now(UTC)
+    plan = quota.plan_of(is_admin=services.is_admin(user.id), paid_until=row.paid_until if row else None, now=now)
+    left = quota.free_left(free_used=row.free_used if row else 0, free_limit=services.settings.bot.free_photos)
+    await message.reply_text(f"{render.WELCOME}\n\n{render.free_photos_line(plan, left)}")
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(render.HELP)
+
+
+async def not_a_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(render.NOT_A_PHOTO)
+
+
+async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo or an image file: reply with a status message now, queue the analysis on the chat's queue."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    services = services_of(context)
+    if message.photo:
+        size = message.photo[-1]
+        ref = PhotoRef(size.file_id, size.file_size, message.message_id)
+    else:
+        assert message.document is not None
+        ref = PhotoRef(message.document.file_id, message.document.file_size, message.message_id)
+    chat_id = message.chat_id
+    cid = correlation_id.get()
+
+    if message.media_group_id:
+        album, is_new = services.albums.add(chat_id, message.media_group_id, ref, message.caption)
+        if not is_new:
+            return
+        status = await message.reply_text("🔎 Analyzing… (collecting the album)")
+
+        async def album_job() -> None:
+            complete = await services.albums.complete(album)
+            await process(services, context, user.id, chat_id, complete.refs, complete.caption, status, cid=cid)
+
+        services.queues.submit(chat_id, album_job)
+        return
+
+    status = await message.reply_text("🔎 Analyzing…")
+
+    async def job() -> None:
+        await process(services, context, user.id, chat_id, [ref], message.caption, status, cid=cid)
+
+    services.queues.submit(chat_id, job)
+
+
+async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    services = services_of(context)
+    ticket = services.rechecks.pop(query.data.partition(":")[2], None)
+    if ticket is None:
+        await query.answer("I no longer have that photo. Please send it again.", show_alert=True)
+        return
+    await query.answer("Asking for a fresh analysis…")
+    if isinstance(query.message, Message):
+        with contextlib.suppress(BadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
+    status = await context.bot.send_message(ticket.chat_id, "🔎 Re-checking with a fresh analysis…")
+    user_id, cid = update.effective_user.id, correlation_id.get()
+
+    async def job() -> None:
+        await process(
+            services, context, user_id, ticket.chat_id, ticket.refs, ticket.caption, status,
+            cid=cid, replaces=ticket.analysis_id, fresh=True,
+        )  # fmt: skip
+
+    services.queues.submit(ticket.chat_id, job)
+
+
+async def process(
+    services: Services,
+    context: ContextTypes.DEFAULT_TYPE,
+    user_id: int,
+    chat_id: int,
+    refs: list[PhotoRef],
+    caption: str | None,
+    status: Message,
+    *,
+    cid: str,
+    fresh: bool = False,
+    replaces: int | None = None,
+) -> None:
+    """Download, reserve quota, analyse, answer. Every path ends with the status message saying something."""
+    correlation_id.set(cid)
+    async with services.slots:
+        reservation: quota.Reservation | None = None
+        try:
+            photos = await _download(services, context, refs, status)
+            if photos is None:
+                return
+            async with services.sessions.begin() as session:
+                reservation = await quota.reserve(
+                    session,
+                    user_id=user_id,
+                    is_admin=services.is_admin(user_id),
+                    free_limit=services.settings.bot.free_photos,
+                    now=datetime.now(UTC),
+                )
+            if reservation is None:
+                await _quota_exhausted(services, status, photos, user_id, chat_id, refs, caption)
+                return
+
+            async def progress(event: Progress) -> None:
+                await _edit(status, render.status_text(event))
+
+            result = await services.pipeline.analyze(
+                photos, caption=caption, user_id=user_id, progress=progress, fresh=fresh, replaces=replaces
+            )
+        except IntakeError as exc:
+            await _release(services, reservation)
+            await _edit(status, "📷 " + exc.user_message)
+            return
+        except NoTierAvailable:
+            log.warning("no tier available for user %s", user_id)
+            await _release(services, reservation)
+            await _edit(status, NO_TIER)
+            return
+        except AnalysisFailed as exc:
+            log.warning("analysis failed: %s", exc)
+            await _release(services, reservation)
+            await _edit(status, ALL_FAILED)
+            return
+        except Exception:
+            log.exception("photo processing failed for user %s", user_id)
+            await _release(services, reservation)
+            await _edit(status, SOMETHING_WRONG)
+            return
+        if result.receipt.source == "cache":
+            await _release(services, reservation)
+        log.info(
+            "answered via %s (%s) confidence %.2f cost %d µUSD in %d ms",
+            result.receipt.source, result.receipt.tier, result.receipt.confidence,
+            result.receipt.cost_micro_usd, result.receipt.duration_ms,
+        )  # fmt: skip
+        await _answer(services, status, result, chat_id, refs, caption)
+
+
+async def _download(
+    services: Services, context: ContextTypes.DEFAULT_TYPE, refs: list[PhotoRef], status: Message
+) -> list[bytes] | None:
+    limit = min(TELEGRAM_DOWNLOAD_LIMIT, services.settings.pipeline.max_photo_bytes)
+    photos: list[bytes] = []
+    for ref in refs:
+        if ref.file_size is not None and ref.file_size > limit:
+            await _edit(
+                status, f"📷 That file is {ref.file_size / 1e6:.0f} MB; I can take photos up to {limit / 1e6:.0f} MB."
+            )
+            return None
+        file = await context.bot.get_file(ref.file_id)
+        photos.append(bytes(await file.download_as_bytearray()))
+    return photos
+
+
+async def _quota_exhausted(
+    services: Services,
+    status: Message,
+    photos: list[bytes],
+    user_id: int,
+    chat_id: int,
+    refs: list[PhotoRef],
+    caption: str | None,
+) -> None:
+    """No free photo left: a photo already analysed is still answered (it costs nothing)."""
+    result = await services.pipeline.cached(photos, user_id=user_id)
+    if result is not None:
+        await _answer(services, status, result, chat_id, refs, caption)
+        return
+    n = services.settings.bot.free_photos
+    await _edit(
+        status,
+        f"🔒 You have used your {n} free photo {'analysis' if n == 1 else 'analyses'}. "
+        "Photos I have already analysed are still answered free. Ask your admin for an unlimited plan.",
+    )
+
+
+async def _answer(
+    services: Services, status: Message, result: Result, chat_id: int, refs: list[PhotoRef], caption: str | None
+) -> None:
+    token = secrets.token_urlsafe(9)
+    services.remember_recheck(token, RecheckTicket(chat_id, refs, caption, result.analysis_id))
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("🔁 Wrong? Re-check", callback_data=f"re:{token}")]])
+    await _edit(status, render.card(result.analysis, result.receipt), reply_markup=keyboard)
+
+
+async def _edit(status: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    try:
+        await status.edit_text(text, reply_markup=reply_markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def _release(services: Services, reservation: quota.Reservation | None) -> None:
+    if reservation is None:
+        return
+    async with services.sessions.begin() as session:
+        await quota.release(session, reservation)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one error handler: log the cause, and make sure the user hears something."""
+    log.error("unhandled error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(update.effective_chat.id, SOMETHING_WRONG)
+        except TelegramError:
+            log.warning("could not tell the user about the error", exc_info=True)

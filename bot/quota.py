@@ -1,0 +1,96 @@
+"""Users, plans and the free-photo quota.
+
+The quota is reserved *before* any model call with one conditional UPDATE (``free_used < limit``), so
+concurrent photos from one user can never together take more than what is left: the database serialises the
+writes and each either takes a unit or does not. A reservation is released when the analysis fails or is
+answered from the cache (both free). ``plan_of`` is the pure rule; the rest is thin SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import User
+
+Plan = Literal["admin", "paid", "free"]
+
+
+def plan_of(*, is_admin: bool, paid_until: datetime | None, now: datetime) -> Plan:
+    if is_admin:
+        return "admin"
+    if paid_until is not None and paid_until > now:
+        return "paid"
+    return "free"
+
+
+def free_left(*, free_used: int, free_limit: int) -> int:
+    return max(0, free_limit - free_used)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    user_id: int
+    plan: Plan
+
+    @property
+    def counts_against_quota(self) -> bool:
+        return self.plan == "free"
+
+
+async def touch_user(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    first_name: str,
+    username: str | None,
+    language_code: str | None,
+    now: datetime,
+) -> None:
+    """Create the user on first contact, refresh name and last-seen otherwise (one statement, race-free)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = {"first_name": first_name[:128], "username": username, "language_code": language_code, "last_seen_at": now}
+    await session.execute(
+        insert(User)
+        .values(id=user_id, first_seen_at=now, free_used=0, **values)
+        .on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def reserve(
+    session: AsyncSession, *, user_id: int, is_admin: bool, free_limit: int, now: datetime
+) -> Reservation | None:
+    """Take one analysis for this user, or None when their free photos are used up."""
+    user = await session.scalar(select(User).where(User.id == user_id))
+    if user is None:
+        return None
+    plan = plan_of(is_admin=is_admin, paid_until=user.paid_until, now=now)
+    if plan != "free":
+        return Reservation(user_id, plan)
+    result = await session.execute(
+        update(User)
+        .where(User.id == user_id, User.free_used < free_limit)
+        .values(free_used=User.free_used + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return Reservation(user_id, "free") if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+async def release(session: AsyncSession, reservation: Reservation) -> None:
+    if not reservation.counts_against_quota:
+        return
+    await session.execute(
+        update(User)
+        .where(User.id == reservation.user_id, User.free_used > 0)
+        .values(free_used=User.free_used - 1)
+        .execution_options(synchronize_session=False)
+    )

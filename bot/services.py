@@ -1,0 +1,101 @@
+"""The services the handlers use, built once in ``post_init`` and closed in ``post_shutdown``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import Application
+
+from bot.db import make_engine, make_sessionmaker, upgrade_async
+from bot.queues import AlbumCollector, ChatQueues, PhotoRef
+from bot.settings import AppSettings
+from pipeline import Pipeline, PipelineEvent, PriceTable, build_tiers, parse_cascade_names
+from pipeline.service import MAX_PHOTOS
+
+log = logging.getLogger(__name__)
+
+MAX_CONCURRENT_ANALYSES = 8
+RECHECK_MEMORY = 2000
+
+
+@dataclass(frozen=True)
+class RecheckTicket:
+    chat_id: int
+    refs: list[PhotoRef]
+    caption: str | None
+    analysis_id: int | None
+
+
+@dataclass
+class Services:
+    settings: AppSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    pipeline: Pipeline
+    queues: ChatQueues
+    albums: AlbumCollector
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_ANALYSES))
+    rechecks: OrderedDict[str, RecheckTicket] = field(default_factory=OrderedDict)
+    reported: set[str] = field(default_factory=set)
+    application: Application | None = None  # type: ignore[type-arg]
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.settings.bot.admin_user_ids
+
+    def remember_recheck(self, token: str, ticket: RecheckTicket) -> None:
+        self.rechecks[token] = ticket
+        while len(self.rechecks) > RECHECK_MEMORY:
+            self.rechecks.popitem(last=False)
+
+    async def on_pipeline_event(self, event: PipelineEvent) -> None:
+        """Tell the admins once per process about a broken key or a missing price."""
+        key = f"{event.kind}:{event.tier}:{datetime.now(UTC).date()}"
+        if key in self.reported or self.application is None:
+            return
+        self.reported.add(key)
+        text = {
+            "key_rejected": f"🔑 The API key for <b>{event.tier}</b> was rejected ({event.detail}). "
+            "The tier is skipped until the key is fixed.",
+            "price_missing": f"💲 No price for model <b>{event.detail}</b> ({event.tier}); the tier is skipped "
+            "until the price table has it.",
+        }[event.kind]
+        log.warning("admin alert: %s", key)
+        for admin in self.settings.bot.admin_user_ids:
+            try:
+                await self.application.bot.send_message(admin, text)
+            except Exception:
+                log.warning("could not alert admin %s", admin, exc_info=True)
+
+
+async def build_services(settings: AppSettings, application: Application) -> Services:  # type: ignore[type-arg]
+    url = settings.bot.database_url
+    await upgrade_async(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    names = parse_cascade_names(settings.pipeline.cascade)
+    tiers = build_tiers(settings.pipeline, names)
+    prices = PriceTable.load(settings.pipeline.prices_path)
+    services: Services
+    pipeline = Pipeline(settings.pipeline, sessions, tiers, prices, on_event=lambda e: services.on_pipeline_event(e))
+    await pipeline.start()
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        pipeline=pipeline,
+        queues=ChatQueues(lambda coro: application.create_task(coro)),
+        albums=AlbumCollector(wait_s=settings.bot.album_wait_s, max_photos=MAX_PHOTOS),
+        application=application,
+    )
+    log.info("services ready: tiers %s, database %s", ", ".join(tiers) or "none", engine.url.render_as_string())
+    return services
+
+
+async def close_services(services: Services) -> None:
+    await services.pipeline.aclose()
+    await services.engine.dispose()

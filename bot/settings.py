@@ -1,0 +1,76 @@
+"""Settings of the bot, and the composition of every package's settings into one ``AppSettings``.
+
+Built once in ``main()`` (never at import time) and injected; ``.env`` is read from the working directory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from cmmsconnect.settings import CmmsSettings
+from pipeline.settings import PipelineSettings
+
+# Telegram tokens are "<bot id>:<35 characters>"; anything else is a copy-paste accident.
+TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+
+
+class BotSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///data/plc-copilot.db"
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    free_photos: int = Field(default=3, ge=0)
+    album_wait_s: float = Field(default=1.5, gt=0, le=10)
+    log_level: str = "INFO"
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+            except ValueError:
+                raise ValueError("ADMIN_USER_IDS must be comma-separated Telegram user ids, e.g. 12345,67890") from None
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def token_problem(self) -> str | None:
+        """Why the token cannot be used, or None."""
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value().strip():
+            return (
+                "TELEGRAM_BOT_TOKEN is not set. Put it in .env (copy .env.example) or the environment. "
+                "Get a token from @BotFather in Telegram: send /newbot and follow the steps."
+            )
+        if not TOKEN_PATTERN.match(self.telegram_bot_token.get_secret_value().strip()):
+            return (
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (expected '<digits>:<35 characters>' as "
+                "@BotFather shows it). Check .env for quotes or spaces."
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    bot: BotSettings
+    pipeline: PipelineSettings
+    cmms: CmmsSettings
+
+
+def load_settings(env_file: str | None = ".env") -> AppSettings:
+    """Read every package's settings from the environment and ``env_file`` (None: environment only)."""
+    return AppSettings(
+        bot=BotSettings(_env_file=env_file),
+        pipeline=PipelineSettings(_env_file=env_file),
+        cmms=CmmsSettings(_env_file=env_file),
+    )
