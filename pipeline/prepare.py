@@ -34,8 +34,9 @@ def fit_size(width: int, height: int, policy: ImagePolicy) -> tuple[int, int]:
     )
     if scale >= 1.0:
         return width, height
-    new_width = max(1, math.floor(width * scale))
-    new_height = max(1, math.floor(height * scale))
+    # The epsilon keeps 5000 × (768/5000) at 768, not 767.99999 → 767.
+    new_width = min(policy.max_long_side, max(1, math.floor(width * scale + 1e-6)))
+    new_height = min(policy.max_long_side, max(1, math.floor(height * scale + 1e-6)))
     # Float rounding can leave the product a hair over the budget; trim the longer side until it fits.
     while new_width * new_height > policy.max_pixels and max(new_width, new_height) > 1:
         if new_width >= new_height:
