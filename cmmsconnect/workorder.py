@@ -15,7 +15,8 @@ from typing import Any
 from cmmsconnect.policy import PRIORITIES, Priority, normalize_priority
 
 TITLE_MAX = 120
-DESCRIPTION_MAX = 10_000  # Atlas's limit, the smallest of the CMMSs we talk to
+DESCRIPTION_MAX = 10_000
+SUMMARY_MAX = 3_000  # Atlas's limit, the smallest of the CMMSs we talk to
 AI_NOTICE = "Produced with AI assistance from a photo; verify on site before acting on it."
 _KEY_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
@@ -82,7 +83,7 @@ def build_description(
     """Human-readable body for the technician; ends with the AI notice and the [ref:key] marker."""
     lines: list[str] = []
     if summary := _text(fields.get("summary")):
-        lines += [summary, ""]
+        lines += [_truncate(summary, SUMMARY_MAX), ""]  # a rambling model must not push out the equipment
     serial = _text(fields.get("serial_number"))
     equipment = _equipment_name(fields)
     kind = _text(fields.get("equipment_type"))
