@@ -91,7 +91,7 @@ class AnalysisCache:
                 result = await session.execute(
                     select(PhotoRow.sha256, PhotoRow.phash).where(PhotoRow.sha256.in_(needed))
                 )
-                phashes = {sha: ph for sha, ph in result.tuples()}
+                phashes = {row.sha256: row.phash for row in result}
         wanted = [p.sha256 for p in photos]
         best: tuple[tuple[int, int, float], StoredAnalysis, int] | None = None
         for row in rows:
