@@ -141,14 +141,20 @@ async def test_connection_refused_is_unavailable_quickly(fake: FakeProviders, na
         assert time.monotonic() - started < 1.5
 
 
-async def test_wrong_key_is_auth_error(fake: FakeProviders, name: str) -> None:
-    if name == "ollama":
-        pytest.skip("Ollama has no API key")
-    key_field = {"gemini": "gemini_api_key", "grok": "xai_api_key", "openai": "openai_api_key"}
-    field = key_field.get(name, "anthropic_api_key")
-    async with open_tier(fake, name, **FAST, **{field: "not-the-key"}) as tier:
+@pytest.mark.parametrize(
+    ("cloud", "key_field"),
+    [
+        ("gemini", "gemini_api_key"),
+        ("grok", "xai_api_key"),
+        ("openai", "openai_api_key"),
+        ("claude", "anthropic_api_key"),
+    ],
+)
+async def test_wrong_key_is_auth_error(fake: FakeProviders, cloud: str, key_field: str) -> None:
+    async with open_tier(fake, cloud, **FAST, **{key_field: "not-the-key"}) as tier:
         with pytest.raises(TierAuthError):
             await tier.analyze(tier_request())
+    assert len(fake.calls(cloud)) == 1
 
 
 async def test_probe_succeeds_against_the_fake(fake: FakeProviders, name: str) -> None:
