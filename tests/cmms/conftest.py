@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import make_engine, make_sessionmaker, upgrade
+from bot.db import make_engine, make_sessionmaker, upgrade_async
 from cmmsconnect import Reporter, WorkOrder, work_order_from_analysis
 from tests.fakes.cmms import FakeAtlas, FakeMaintainX, FakeOdoo, FakeWebhookReceiver
 
@@ -59,7 +59,7 @@ def make_wo(key: str = "tg-1-2", *, photo: bytes | None = None, **overrides: Any
 @pytest.fixture
 async def sessionmaker(tmp_path: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'plc.db'}"
-    upgrade(url)
+    await upgrade_async(url)  # env.py runs its own event loop, so migrate from a thread
     engine = make_engine(url)
     yield make_sessionmaker(engine)
     await engine.dispose()

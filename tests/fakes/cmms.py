@@ -17,7 +17,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 from xmlrpc.client import Fault
-from xmlrpc.server import MultiPathXMLRPCServer, SimpleXMLRPCDispatcher
+from xmlrpc.server import MultiPathXMLRPCServer, SimpleXMLRPCDispatcher, SimpleXMLRPCRequestHandler
 
 from cmmsconnect.connectors.webhook import SIGNATURE_HEADER, verify
 from tests.fakes.http import FakeServer, Recorded, Reply
@@ -286,6 +286,13 @@ class FakeWebhookReceiver(_Scripted):
         return self._run("receive", work)
 
 
+class _OdooPaths(SimpleXMLRPCRequestHandler):
+    rpc_paths = ("/xmlrpc/2/common", "/xmlrpc/2/object")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 class FakeOdoo:
     """Odoo's ``/xmlrpc/2/common`` and ``/xmlrpc/2/object`` for maintenance.request and ir.attachment."""
 
@@ -307,7 +314,7 @@ class FakeOdoo:
         return f"http://{host!s}:{port}"
 
     def start(self) -> str:
-        server = MultiPathXMLRPCServer(("127.0.0.1", 0), logRequests=False, allow_none=True)
+        server = MultiPathXMLRPCServer(("127.0.0.1", 0), requestHandler=_OdooPaths, logRequests=False, allow_none=True)
         common = SimpleXMLRPCDispatcher(allow_none=True)
         common.register_function(lambda: {"server_version_info": [self.version, 0, 0, "final", 0]}, "version")
         common.register_function(self._authenticate, "authenticate")
