@@ -1,0 +1,43 @@
+"""``python -m bench [fingerprint] [nearindex] [prepare]`` — run the named benchmarks (default: all)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+import time
+
+import numpy
+import PIL
+
+from bench import fingerprint_speed, nearindex_lookup, prepare_saving
+
+BENCHMARKS = {
+    "fingerprint": fingerprint_speed.run,
+    "nearindex": nearindex_lookup.run,
+    "prepare": prepare_saving.run,
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(
+        f"{now} | {os.cpu_count()} CPUs | {platform.machine()} | Python {platform.python_version()} | "
+        f"Pillow {PIL.__version__} | numpy {numpy.__version__}"
+    )
+    started = time.perf_counter()
+    for name in names:
+        print(f"\n== {name} ==")
+        BENCHMARKS[name]()
+    print(f"\ntotal {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
