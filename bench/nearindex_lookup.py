@@ -46,6 +46,7 @@ def run() -> None:
         ids, hashes, queries = _dataset(size, seed=size)
         index = NearIndex()
         build_ms = once_ms(lambda i=index, a=ids, h=hashes: i.add_many(a, h))
+
         def lookup(i: NearIndex = index, q: list[int] = queries, turn: list[int] = [0]) -> object:  # noqa: B006
             turn[0] += 1  # a different query each call
             return i.nearest(q[turn[0] % len(q)], MAX_DISTANCE)
