@@ -176,7 +176,8 @@ class Worker:
                 row.id, now, status=OutboxStatus.FAILED, attempts=attempts, last_error=error, locked_until=None
             )
             return report("rejected", attempts=attempts, error=error)
-        maybe_sent = not isinstance(exc, CmmsUnavailable) or exc.maybe_sent
+        # Only a transport failure after the request went out leaves the outcome open; 429/401/5xx were refused.
+        maybe_sent = isinstance(exc, CmmsUnavailable) and exc.maybe_sent
         if remote_id is None and not sent_before and not maybe_sent:
             progress.data["sent"] = False  # definitely never reached the CMMS: no search needed next time
         retry_after = exc.retry_after if isinstance(exc, CmmsRateLimited) else None
