@@ -25,6 +25,7 @@ doctor: setup
 
 lint: setup
 	$(BIN)/ruff check bot pipeline cmmsconnect migrations tests bench
+	$(BIN)/ruff format --check bot pipeline cmmsconnect migrations tests bench
 	$(BIN)/mypy
 
 test: lint

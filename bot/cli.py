@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import html
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     analyze.add_argument("--fresh", action="store_true", help="skip the cache")
     commands.add_parser("doctor", help="check the token, the database and every configured tier")
     args = parser.parse_args(argv)
+    # Durations from python-telegram-bot as timedelta (PTB 23's behaviour) instead of deprecated numbers.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
 
     try:
         settings = load_settings(args.env_file if Path(args.env_file).exists() else None)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, func
+from sqlalchemy import BigInteger, Integer, MetaData, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pipeline.models import UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -30,6 +32,6 @@ class User(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     language_code: Mapped[str | None] = mapped_column(String(16))
     free_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    paid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    paid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

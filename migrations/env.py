@@ -6,24 +6,13 @@ import asyncio
 from typing import Any
 
 from alembic import context
-from sqlalchemy import MetaData, pool
+from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
-from bot.models import Base as BotBase
-from cmmsconnect.models import Base as CmmsBase
-from pipeline.models import Base as PipelineBase
+from migrations.metadata import combined_metadata
 
-
-def _combined_metadata() -> MetaData:
-    combined = MetaData()
-    for base in (PipelineBase, BotBase, CmmsBase):
-        for table in base.metadata.tables.values():
-            table.to_metadata(combined)
-    return combined
-
-
-target_metadata = _combined_metadata()
+target_metadata = combined_metadata()
 config = context.config
 
 

@@ -200,4 +200,3 @@ class Pipeline:
 
     def _ms_since(self, started: float) -> int:
         return int((self._clock() - started) * 1000)
-

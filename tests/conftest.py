@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,10 @@ from PIL import Image, ImageDraw
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import make_engine, make_sessionmaker, upgrade
+
+# python-telegram-bot 22 warns (an error under our pytest config) when a duration such as RetryAfter.retry_after
+# is read as a number; this opts in to the timedelta behaviour that PTB 23 makes the default. main() sets it too.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture

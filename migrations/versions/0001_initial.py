@@ -97,9 +97,7 @@ def upgrade() -> None:
         sa.Column("low_confidence", sa.Boolean(), nullable=False),
         sa.Column("superseded", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["photo_sha256"], ["photos.sha256"], name=op.f("fk_analyses_photo_sha256_photos")
-        ),
+        sa.ForeignKeyConstraint(["photo_sha256"], ["photos.sha256"], name=op.f("fk_analyses_photo_sha256_photos")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analyses")),
     )
     with op.batch_alter_table("analyses", schema=None) as batch_op:

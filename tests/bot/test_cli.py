@@ -1,0 +1,116 @@
+"""``plc-copilot`` commands, run in-process with the environment pointing at fake servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import make_photo
+from tests.fakes.http import free_port
+from tests.fakes.providers import FakeProviders, server_error
+
+NO_ENV_FILE = ["--env-file", "/nonexistent/.env"]
+SETTINGS_VARS = (
+    "OLLAMA_HOST",
+    "GEMINI_API_KEY",
+    "XAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "TELEGRAM_BOT_TOKEN",
+)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeProviders]:
+    for name in SETTINGS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    with FakeProviders() as fake:
+        for key, value in fake.settings_overrides().items():
+            monkeypatch.setenv(key.upper(), str(value))
+        yield fake
+
+
+def test_run_without_token_says_what_to_set(env: FakeProviders, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*NO_ENV_FILE, "run"]) == 2
+    err = capsys.readouterr().err
+    assert "TELEGRAM_BOT_TOKEN" in err and ".env" in err and "@BotFather" in err
+
+
+def test_migrate_creates_the_database(env: FakeProviders, tmp_path: Path) -> None:
+    assert main([*NO_ENV_FILE, "migrate"]) == 0
+    assert (tmp_path / "cli.db").exists()
+
+
+def test_analyze_prints_the_card_and_a_receipt(
+    env: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASCADE", "ollama:0.8,gemini")
+    env.script("ollama", server_error(500))
+    photo = tmp_path / "nameplate.jpg"
+    photo.write_bytes(make_photo(1))
+    assert main([*NO_ENV_FILE, "analyze", str(photo)]) == 0
+    out = capsys.readouterr().out
+    assert "VFD — Allen-Bradley PowerFlex 525" in out and "<b>" not in out
+    assert "ollama   unavailable" in out and "gemini   accepted" in out and "total $0.0001" in out
+
+
+def test_analyze_with_no_tier_configured_fails_clearly(
+    env: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in SETTINGS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(make_photo(2))
+    assert main([*NO_ENV_FILE, "analyze", str(photo)]) == 3
+    assert "No analysis tier is configured" in capsys.readouterr().err
+
+
+def test_analyze_with_no_tier_reachable_exits_non_zero(
+    env: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASCADE", "ollama")
+    monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(make_photo(3))
+    assert main([*NO_ENV_FILE, "analyze", str(photo)]) == 4
+    assert "ollama" in capsys.readouterr().err
+
+
+def test_analyze_a_file_that_is_not_a_photo(
+    env: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a photo")
+    assert main([*NO_ENV_FILE, "analyze", str(bad)]) == 1
+    assert "not a photo I can read" in capsys.readouterr().err
+
+
+def test_doctor_reports_each_check(
+    env: FakeProviders, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:" + "A" * 35)
+    monkeypatch.setenv("XAI_API_KEY", "wrong-key")
+    assert main([*NO_ENV_FILE, "doctor"]) == 1  # database not migrated yet, grok key rejected
+    out = capsys.readouterr().out
+    assert "telegram token  ok" in out
+    assert "not migrated" in out
+    assert "tier ollama" in out and "ready" in out
+    assert "tier grok" in out and "FAIL" in out.split("tier grok")[1].splitlines()[0]
+    main([*NO_ENV_FILE, "migrate"])
+    monkeypatch.setenv("XAI_API_KEY", env.settings_overrides()["xai_api_key"])
+    assert main([*NO_ENV_FILE, "doctor"]) == 0
+    assert "writable, migrated" in capsys.readouterr().out
+
+
+def test_doctor_warns_about_a_model_near_shutdown(
+    env: FakeProviders, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEMINI_MODEL", "gemini-2.5-flash")
+    monkeypatch.setenv("CASCADE", "gemini")
+    main([*NO_ENV_FILE, "doctor"])
+    out = capsys.readouterr().out
+    assert "gemini-2.5-flash" in out and ("shuts down on 2026-12-01" in out or "shut down by the provider" in out)
