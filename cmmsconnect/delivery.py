@@ -32,6 +32,7 @@ from cmmsconnect.models import OutboxRow, OutboxStatus
 from cmmsconnect.photo import compress_photo
 from cmmsconnect.policy import next_attempt_at
 from cmmsconnect.settings import CmmsSettings
+from cmmsconnect.workorder import WorkOrder
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,10 @@ class Worker:
             await self._save(entry_id, now, status=OutboxStatus.DEAD, locked_until=None)
             dead = report("dead", attempts=row.attempts, error=row.last_error or "never delivered")
             if self._on_dead is not None:
-                await self._on_dead(dead)
+                try:
+                    await self._on_dead(dead)
+                except Exception:  # a failed alert must not stop the other deliveries; the row stays dead
+                    log.exception("on_dead callback failed for outbox row %s", entry_id)
             return dead
 
         photo = row.photo
@@ -146,11 +150,12 @@ class Worker:
             locked_until=None,
             attempts=row.attempts + 1,
             last_error=progress.get("photo_error"),
+            photo=None,  # the CMMS has it now (photo_sha256 stays); the outbox is not a photo archive
         )
         attached = photo is not None and not progress.get("photo_error")
         return report("created", attempts=row.attempts + 1, remote_id=remote_id, url=url, photo_attached=attached)
 
-    async def _create(self, wo: Any, progress: Progress, sent_before: bool) -> CreateResult:
+    async def _create(self, wo: WorkOrder, progress: Progress, sent_before: bool) -> CreateResult:
         if sent_before:  # the last try may have reached the CMMS: look before filing again
             found = await self._connector.find_by_ref(wo.ref)
             if found is not None:

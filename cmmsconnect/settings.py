@@ -14,7 +14,9 @@ Backend = Literal["local", "webhook", "maintainx", "atlas", "odoo"]
 
 
 class CmmsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CMMS_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CMMS_", env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     backend: Backend = "local"
 

@@ -154,7 +154,7 @@ class AtlasConnector:
         return CreateResult(
             remote_id=remote_id,
             url=self.url_for(remote_id),
-            photo_attached=wo.photo is None or image_id is not None or bool(progress.get("atlas_image_refused")),
+            photo_attached=wo.photo is None or image_id is not None,  # refused: attach_photo tries once more
             asset_id=None if asset_id is None else str(asset_id),
         )
 

@@ -70,7 +70,7 @@ async def test_unlicensed_upload_files_the_work_order_without_photo(atlas: FakeA
     result = await client.create(make_wo(photo=jpeg()), progress)
     await client.aclose()
     assert "image" not in atlas.work_orders[int(result.remote_id)]
-    assert result.photo_attached and "license" in progress.get("atlas_image_refused")
+    assert not result.photo_attached and "license" in progress.get("atlas_image_refused")
 
 
 async def test_find_by_ref_and_attach_later(atlas: FakeAtlas) -> None:

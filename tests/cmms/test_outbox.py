@@ -91,6 +91,9 @@ async def test_cmms_down_then_up_gives_exactly_one_work_order_with_photo(
     (wo_id,) = maintainx.work_orders
     assert [a[2] for a in maintainx.attachments[wo_id]] == [photo]
     assert (await box.get(entry_id)).status == "delivered"  # type: ignore[union-attr]
+    async with sessionmaker() as session:  # delivered: the photo bytes leave the outbox, the hash stays
+        stored = (await session.execute(select(OutboxRow.photo, OutboxRow.photo_sha256))).one()
+    assert stored.photo is None and stored.photo_sha256 is not None
     assert await box.deliver_due(now + timedelta(hours=1)) == []
 
 
@@ -290,3 +293,14 @@ async def test_local_backend_recent_and_csv(sessionmaker: Maker, tmp_path: Path)
     assert "SN-1234" in lines[1] and "Dana" in lines[1]
     path = tmp_path / "wo.csv"
     assert await box.export_csv(path) == 3 and path.read_text().splitlines() == lines
+
+
+async def test_unlicensed_atlas_photo_is_reported_missing(sessionmaker: Maker) -> None:
+    with FakeAtlas(files_licensed=False) as fake:
+        box = outbox(sessionmaker, AtlasConnector(fake.base_url, fake.email, fake.password, timeout_s=5))
+        entry_id = await submit(sessionmaker, box, make_wo(photo=jpeg()))
+        (report,) = await box.deliver_due(T0)
+        await box.aclose()
+    assert report.status == "created" and not report.photo_attached and len(fake.work_orders) == 1
+    entry = await box.get(entry_id)
+    assert entry is not None and entry.status == "delivered" and "license" in (entry.last_error or "")
