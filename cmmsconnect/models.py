@@ -66,7 +66,7 @@ class OutboxRow(Base):
     backend: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)
     work_order: Mapped[dict[str, Any]] = mapped_column(JSON)  # the WorkOrder without its photo
-    photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # cleared once delivered
     photo_sha256: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
     reporter_id: Mapped[int] = mapped_column(BigInteger, index=True)
