@@ -145,19 +145,20 @@ class Cascade:
             await notify(progress, Progress(stage="tier", tier=tier.name, is_local=tier.is_local))
             started = self._clock()
             reply: TierReply | None = None
+            error: TierError | None = None
             cost = 0
             try:
                 async with asyncio.timeout(max(0.1, deadline - started)):
                     reply = await tier.analyze(request)
             except TierError as exc:
-                error: TierError | None = exc
+                error = exc
             except TimeoutError:
                 error = TierUnavailable(tier.name, "request time budget spent")
-            else:
-                error = None
             finally:
-                if reply is not None and price is not None:
-                    cost = cost_micro_usd(price, reply.usage)
+                # A reply that was unusable (empty, refused) was still billed: its usage is on the error.
+                billed = reply.usage if reply is not None else (error.usage if error is not None else None)
+                if billed is not None and price is not None:
+                    cost = cost_micro_usd(price, billed)
                 if reservation is not None and guard is not None:
                     await guard.settle(reservation, cost)
             latency = int((self._clock() - started) * 1000)
@@ -174,7 +175,9 @@ class Cascade:
                 if isinstance(error, TierAuthError) and not was_broken:
                     await self._emit(PipelineEvent("key_rejected", tier.name, error.message))
                 log.info("tier %s failed: %s (%d ms)", tier.name, error.outcome, latency)
-                outcome.attempts.append(_attempt(tier, error.outcome, latency, reply, cost, error=error.message))
+                outcome.attempts.append(
+                    _attempt(tier, error.outcome, latency, reply, cost, error=error.message, billed=error.usage)
+                )
                 verdict = decide(
                     outcome="error",
                     score=None,
@@ -254,14 +257,16 @@ def _attempt(
     error: str | None = None,
     confidence: float | None = None,
     score: float | None = None,
+    billed: Usage | None = None,
 ) -> Attempt:
+    usage = reply.usage if reply is not None else (billed or Usage())
     return Attempt(
         tier=tier.name,
         provider=tier.provider,
         model=tier.model,
         outcome=outcome,
         latency_ms=latency_ms,
-        usage=reply.usage if reply is not None else Usage(),
+        usage=usage,
         cost_micro_usd=cost,
         model_reported=reply.model_reported if reply is not None else None,
         confidence=confidence,

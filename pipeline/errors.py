@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipeline.types import Attempt
+    from pipeline.types import Attempt, Usage
 
 
 class PipelineError(Exception):
@@ -49,14 +49,19 @@ class TooManyPixels(IntakeError):
 
 
 class TierError(PipelineError):
-    """One tier attempt failed. ``tier`` is the tier's name in the cascade."""
+    """One tier attempt failed. ``tier`` is the tier's name in the cascade.
+
+    ``usage`` is set when the provider answered (and billed) but the answer was unusable — an empty reply, a
+    refusal — so the ledger still records what it cost.
+    """
 
     outcome = "error"
 
-    def __init__(self, tier: str, message: str) -> None:
+    def __init__(self, tier: str, message: str, *, usage: Usage | None = None) -> None:
         super().__init__(f"{tier}: {message}")
         self.tier = tier
         self.message = message
+        self.usage = usage
 
 
 class TierUnavailable(TierError):

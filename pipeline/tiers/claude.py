@@ -57,8 +57,8 @@ def _read_reply(tier: str, raw: dict[str, Any]) -> TierReply:
     if not text.strip():
         stop = raw.get("stop_reason")
         if stop == "refusal":
-            raise TierRejected(tier, "the model refused this request")
-        raise TierBadOutput(tier, f"empty reply (stop_reason={stop!r})")
+            raise TierRejected(tier, "the model refused this request", usage=usage)
+        raise TierBadOutput(tier, f"empty reply (stop_reason={stop!r})", usage=usage)
     model = raw.get("model")
     return TierReply(text=text, usage=usage, model_reported=model if isinstance(model, str) else None, raw=raw)
 

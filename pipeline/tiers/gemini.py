@@ -65,13 +65,13 @@ def _read_reply(tier: str, raw: dict[str, Any]) -> TierReply:
     if not candidates:
         block = (raw.get("prompt_feedback") or {}).get("block_reason")
         if block:
-            raise TierRejected(tier, f"prompt blocked ({block})")
-        raise TierBadOutput(tier, "no candidates in reply")
+            raise TierRejected(tier, f"prompt blocked ({block})", usage=usage)
+        raise TierBadOutput(tier, "no candidates in reply", usage=usage)
     first = candidates[0]
     parts = (first.get("content") or {}).get("parts") or []
     text = "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought"))
     if not text.strip():
-        raise TierBadOutput(tier, f"empty reply (finish_reason={first.get('finish_reason')!r})")
+        raise TierBadOutput(tier, f"empty reply (finish_reason={first.get('finish_reason')!r})", usage=usage)
     model = raw.get("model_version")
     return TierReply(text=text, usage=usage, model_reported=model if isinstance(model, str) else None, raw=raw)
 

@@ -43,9 +43,9 @@ def _read_reply(tier: str, raw: dict[str, Any]) -> TierReply:
     """A ``/api/chat`` response body (as a dict) → TierReply; usage is prompt_eval_count / eval_count."""
     message = raw.get("message") or {}
     text = message.get("content") if isinstance(message, dict) else None
-    if not isinstance(text, str) or not text.strip():
-        raise TierBadOutput(tier, f"empty reply (done_reason={raw.get('done_reason')!r})")
     usage = Usage(input_tokens=as_int(raw.get("prompt_eval_count")), output_tokens=as_int(raw.get("eval_count")))
+    if not isinstance(text, str) or not text.strip():
+        raise TierBadOutput(tier, f"empty reply (done_reason={raw.get('done_reason')!r})", usage=usage)
     model = raw.get("model")
     return TierReply(text=text, usage=usage, model_reported=model if isinstance(model, str) else None, raw=raw)
 

@@ -66,13 +66,13 @@ def _read_reply(tier: str, raw: dict[str, Any]) -> TierReply:
     )
     choices = raw.get("choices") or []
     if not choices:
-        raise TierBadOutput(tier, "no choices in reply")
+        raise TierBadOutput(tier, "no choices in reply", usage=usage)
     message = choices[0].get("message") or {}
     text = message.get("content")
     if not isinstance(text, str) or not text.strip():
         refusal = message.get("refusal")
         detail = f"refusal: {short(refusal)}" if refusal else f"finish_reason={choices[0].get('finish_reason')!r}"
-        raise TierBadOutput(tier, f"empty reply ({detail})")
+        raise TierBadOutput(tier, f"empty reply ({detail})", usage=usage)
     model = raw.get("model")
     return TierReply(text=text, usage=usage, model_reported=model if isinstance(model, str) else None, raw=raw)
 

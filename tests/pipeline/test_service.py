@@ -292,3 +292,14 @@ async def test_a_failing_progress_callback_does_not_fail_the_analysis(h: Harness
 
     result = await (await h.pipeline(cascade="gemini")).analyze([make_photo(26)], progress=progress)
     assert result.receipt.tier == "gemini"
+
+
+async def test_an_empty_but_billed_reply_is_recorded_with_its_cost(h: Harness) -> None:
+    from tests.fakes.providers import Text
+
+    h.fake.script("gemini", Text("", input_tokens=1000, output_tokens=800))
+    result = await (await h.pipeline(cascade="gemini:0.7,claude")).analyze([make_photo(27)])
+    assert result.receipt.tier == "claude"
+    gemini = (await h.ledger())[0]
+    assert (gemini.outcome, gemini.input_tokens, gemini.output_tokens) == ("bad_output", 1000, 800)
+    assert gemini.cost_micro_usd == 420  # 1000 × 0.10 + 800 × 0.40
