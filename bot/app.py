@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import handlers, workorders
 from bot.services import build_services, close_services
 from bot.settings import AppSettings
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 COMMANDS = [
     BotCommand("start", "What I do and your free photos"),
     BotCommand("help", "How to send photos"),
+    BotCommand("workorders", "Your recent work orders"),
 ]
 
 IMAGE_DOCUMENT = (
@@ -60,6 +61,10 @@ def build_application(settings: AppSettings) -> Application:  # type: ignore[typ
         .build()
     )
     register_handlers(application)
+    assert application.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
+    application.job_queue.run_repeating(
+        workorders.outbox_job, interval=settings.bot.outbox_poll_s, first=settings.bot.outbox_poll_s, name="outbox"
+    )
     return application
 
 
@@ -69,5 +74,8 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("help", handlers.help_command))
     app.add_handler(MessageHandler(filters.PHOTO | IMAGE_DOCUMENT, handlers.on_photo))
     app.add_handler(CallbackQueryHandler(handlers.on_recheck, pattern=r"^re:"))
+    app.add_handler(CallbackQueryHandler(workorders.on_button, pattern=r"^wo:[cd]:"))
+    app.add_handler(CommandHandler("workorders", workorders.my_work_orders))
+    app.add_handler(CommandHandler("outbox", workorders.outbox_admin))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, handlers.not_a_photo))
     app.add_error_handler(handlers.on_error)

@@ -8,14 +8,15 @@ import secrets
 from datetime import UTC, datetime
 from typing import cast
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import quota, render
+from bot import quota, render, workorders
 from bot.logs import correlation_id
 from bot.queues import PhotoRef
 from bot.services import RecheckTicket, Services
+from cmmsconnect import Reporter
 from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ async def process(
             result.receipt.source, result.receipt.tier, result.receipt.confidence,
             result.receipt.cost_micro_usd, result.receipt.duration_ms,
         )  # fmt: skip
-        await _answer(services, status, result, chat_id, refs, caption)
+        await _answer(services, status, result, chat_id, refs, caption, user_id=user_id, photo=photos[0])
 
 
 async def _download(
@@ -246,7 +247,7 @@ async def _quota_exhausted(
     """No free photo left: a photo already analysed is still answered (it costs nothing)."""
     result = await services.pipeline.cached(photos, user_id=user_id)
     if result is not None:
-        await _answer(services, status, result, chat_id, refs, caption)
+        await _answer(services, status, result, chat_id, refs, caption, user_id=user_id, photo=photos[0])
         return
     n = services.settings.bot.free_photos
     await _edit(
@@ -257,12 +258,33 @@ async def _quota_exhausted(
 
 
 async def _answer(
-    services: Services, status: Message, result: Result, chat_id: int, refs: list[PhotoRef], caption: str | None
+    services: Services,
+    status: Message,
+    result: Result,
+    chat_id: int,
+    refs: list[PhotoRef],
+    caption: str | None,
+    *,
+    user_id: int,
+    photo: bytes | None,
 ) -> None:
     token = secrets.token_urlsafe(9)
-    services.remember_recheck(token, RecheckTicket(chat_id, refs, caption, result.analysis_id))
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("🔁 Wrong? Re-check", callback_data=f"re:{token}")]])
+    ticket = RecheckTicket(chat_id, refs, caption, result.analysis_id, result.analysis)
+    services.remember_recheck(token, ticket)
+    auto = services.settings.bot.auto_work_order
+    keyboard = workorders.card_keyboard(token, offer_work_order=not auto)
     await _edit(status, render.card(result.analysis, result.receipt), reply_markup=keyboard)
+    if auto:
+        async with services.sessions() as session:
+            row = await quota.get_user(session, user_id)
+        reporter = Reporter(user_id, row.first_name if row else str(user_id))
+        try:
+            await workorders.file_work_order(
+                services, status.get_bot(), ticket, status, reporter, token=token, photo=photo
+            )
+        except Exception:
+            log.exception("automatic work order failed for %s", chat_id)
+            await status.reply_text("😕 I could not queue the work order. Tap <b>Re-check</b> or try again later.")
 
 
 async def _edit(status: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -14,7 +15,8 @@ from telegram.ext import Application
 from bot.db import make_engine, make_sessionmaker, upgrade_async
 from bot.queues import AlbumCollector, ChatQueues, PhotoRef
 from bot.settings import AppSettings
-from pipeline import Pipeline, PipelineEvent, PriceTable, build_tiers, parse_cascade_names
+from cmmsconnect import DeliveryReport, Outbox, build_connector
+from pipeline import Analysis, Pipeline, PipelineEvent, PriceTable, build_tiers, parse_cascade_names
 from pipeline.service import MAX_PHOTOS
 
 log = logging.getLogger(__name__)
@@ -25,10 +27,13 @@ RECHECK_MEMORY = 2000
 
 @dataclass(frozen=True)
 class RecheckTicket:
+    """What the buttons under a card need: the photos to re-check or attach, and the analysis to file."""
+
     chat_id: int
     refs: list[PhotoRef]
     caption: str | None
     analysis_id: int | None
+    analysis: Analysis | None = None
 
 
 @dataclass
@@ -37,11 +42,15 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     pipeline: Pipeline
+    outbox: Outbox
     queues: ChatQueues
     albums: AlbumCollector
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_ANALYSES))
     rechecks: OrderedDict[str, RecheckTicket] = field(default_factory=OrderedDict)
     reported: set[str] = field(default_factory=set)
+    # work-order key → the Telegram status message to edit when the outbox reports on it (lost on restart;
+    # a report without one is sent as a new reply to the card)
+    wo_status: dict[str, int] = field(default_factory=dict)
     application: Application | None = None  # type: ignore[type-arg]
 
     def is_admin(self, user_id: int) -> bool:
@@ -51,6 +60,22 @@ class Services:
         self.rechecks[token] = ticket
         while len(self.rechecks) > RECHECK_MEMORY:
             self.rechecks.popitem(last=False)
+
+    async def on_work_order_dead(self, report: DeliveryReport) -> None:
+        """A work order could not be filed within CMMS_DEAD_AFTER_HOURS: every admin hears of it."""
+        log.error("work order %s is dead after %d attempts: %s", report.key, report.attempts, report.error)
+        if self.application is None:
+            return
+        text = (
+            f"📮 Work order <b>{html.escape(report.title)}</b> could not be filed in "
+            f"{html.escape(self.settings.cmms.backend)} after {report.attempts} attempts "
+            f"({html.escape(report.error or 'no answer')}). See /outbox to retry it."
+        )
+        for admin in self.settings.bot.admin_user_ids:
+            try:
+                await self.application.bot.send_message(admin, text)
+            except Exception:
+                log.warning("could not alert admin %s", admin, exc_info=True)
 
     async def on_pipeline_event(self, event: PipelineEvent) -> None:
         """Tell the admins once per process about a broken key or a missing price."""
@@ -83,11 +108,18 @@ async def build_services(settings: AppSettings, application: Application) -> Ser
     services: Services
     pipeline = Pipeline(settings.pipeline, sessions, tiers, prices, on_event=lambda e: services.on_pipeline_event(e))
     await pipeline.start()
+    outbox = Outbox(
+        sessions,
+        build_connector(settings.cmms, sessions),
+        settings.cmms,
+        on_dead=lambda report: services.on_work_order_dead(report),
+    )
     services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         pipeline=pipeline,
+        outbox=outbox,
         queues=ChatQueues(lambda coro: application.create_task(coro)),
         albums=AlbumCollector(wait_s=settings.bot.album_wait_s, max_photos=MAX_PHOTOS),
         application=application,
@@ -98,4 +130,5 @@ async def build_services(settings: AppSettings, application: Application) -> Ser
 
 async def close_services(services: Services) -> None:
     await services.pipeline.aclose()
+    await services.outbox.aclose()
     await services.engine.dispose()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
@@ -29,6 +30,16 @@ class BotSettings(BaseSettings):
     free_photos: int = Field(default=3, ge=0)
     album_wait_s: float = Field(default=1.5, gt=0, le=10)
     log_level: str = "INFO"
+    # Work orders: file without asking after each analysis, and how often the outbox worker runs.
+    auto_work_order: bool = False
+    outbox_poll_s: float = Field(default=10.0, ge=0.5, le=3600)
+    # Money (bot/budget.py, bot/payments.py). Dollar amounts are Decimal here and integer micro-USD everywhere
+    # after: never a float. /budget changes are stored in the database and override these defaults.
+    stars_monthly_price: int = Field(default=250, ge=1, le=10000)  # Telegram caps subscriptions at 10000 Stars
+    daily_budget_usd: Decimal = Field(default=Decimal("5.00"), ge=0, decimal_places=6)
+    user_daily_budget_usd: Decimal | None = Field(default=None, ge=0, decimal_places=6)
+    budget_alert_usd: Decimal = Field(default=Decimal("10.00"), ge=0, decimal_places=6)
+    cost_baseline_model: str = "claude-haiku-4-5"
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod

@@ -67,6 +67,7 @@ BotFactory = Callable[..., "AsyncIterator[Bot]"]
 
 def make_settings(telegram: FakeTelegram, providers: FakeProviders, db_url: str, **overrides: Any) -> AppSettings:
     bot_fields = {k: overrides.pop(k) for k in list(overrides) if k in BotSettings.model_fields}
+    cmms_fields = {k.removeprefix("cmms_"): overrides.pop(k) for k in list(overrides) if k.startswith("cmms_")}
     pipeline = providers.settings(**{"cloud_timeout_s": 3.0, "ollama_timeout_s": 3.0, **overrides})
     bot = BotSettings(
         _env_file=None,
@@ -77,7 +78,7 @@ def make_settings(telegram: FakeTelegram, providers: FakeProviders, db_url: str,
         album_wait_s=0.4,
         **bot_fields,
     )
-    return AppSettings(bot=bot, pipeline=pipeline, cmms=CmmsSettings(_env_file=None))
+    return AppSettings(bot=bot, pipeline=pipeline, cmms=CmmsSettings(_env_file=None, **cmms_fields))
 
 
 @pytest.fixture

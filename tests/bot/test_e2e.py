@@ -28,7 +28,8 @@ def finished(text: str) -> bool:
 
 async def test_start_help_and_commands(start_bot: Any) -> None:
     bot = await start_bot()
-    assert [c["command"] for c in bot.telegram.sent("setMyCommands")[0]["commands"]] == ["start", "help"]
+    commands = [c["command"] for c in bot.telegram.sent("setMyCommands")[0]["commands"]]
+    assert commands[:2] == ["start", "help"] and "workorders" in commands
     bot.telegram.send_command(ANN, "/start")
     text = await bot.last_text(ANN, lambda t: "PLC Copilot" in t)
     assert "3 free photo analyses left" in text
@@ -51,7 +52,7 @@ async def test_photo_gets_status_then_a_card_with_receipt(start_bot: Any) -> Non
         assert expected in card
     assert "Gemini · confidence" in card and "$0.0" in card and "2 tiers tried" in card
     assert "{" not in card and "```" not in card, "never raw JSON or fences"
-    assert message.buttons[0].startswith("re:")
+    assert [b.split(":")[:2] for b in message.buttons] == [["wo", "c"], ["wo", "d"], ["re", message.buttons[2][3:]]]
     assert await free_used(bot, ANN) == 1
     assert bot.providers.calls("gemini")[0].json()["contents"][0]["parts"][-1]["text"].count("drive tripped") == 1
 
@@ -174,8 +175,7 @@ async def test_recheck_asks_for_a_fresh_analysis(start_bot: Any) -> None:
     await bot.last_text(ANN, finished)
     card = bot.telegram.last_message(ANN)
     assert card is not None
-    markup = card.reply_markup or {}
-    data = markup["inline_keyboard"][0][0]["callback_data"]
+    data = next(b for b in card.buttons if b.startswith("re:"))
     bot.providers.script("gemini", good(serial_number="XYZ-999", confidence=0.95))
     bot.telegram.press_button(ANN, card.message_id, data)
     text = await bot.last_text(ANN, lambda t: "XYZ-999" in t)

@@ -1,0 +1,219 @@
+"""Work orders from Telegram: the Create / Dismiss buttons, automatic filing, the outbox worker job,
+``/workorders`` and the admins' ``/outbox``.
+
+The outbox (cmmsconnect) makes filing durable and exactly-once: the key is the card's chat and message id, so a
+second press or a redelivered update finds the same row instead of filing twice. The status message is edited
+as the outbox reports (created, queued for retry, rejected, dead); after a restart, when the bot no longer
+knows which message that was, the report arrives as a new reply to the card.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+from typing import cast
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import CallbackContext, ContextTypes
+
+from bot.services import RecheckTicket, Services
+from cmmsconnect import DeliveryReport, OutboxEntry, Reporter, work_order_from_analysis
+
+log = logging.getLogger(__name__)
+
+CMMS_NAMES = {
+    "local": "the built-in work-order list",
+    "webhook": "the plant's webhook",
+    "maintainx": "MaintainX",
+    "atlas": "Atlas CMMS",
+    "odoo": "Odoo",
+}
+_ICONS = {"pending": "⏳", "created": "📝", "delivered": "✅", "failed": "❌", "dead": "🪦"}
+
+
+def card_keyboard(token: str, *, offer_work_order: bool) -> InlineKeyboardMarkup:
+    rows = []
+    if offer_work_order:
+        rows.append(
+            [
+                InlineKeyboardButton("📝 Create work order", callback_data=f"wo:c:{token}"),
+                InlineKeyboardButton("✖ Dismiss", callback_data=f"wo:d:{token}"),
+            ]
+        )
+    rows.append([InlineKeyboardButton("🔁 Wrong? Re-check", callback_data=f"re:{token}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def key_for(chat_id: int, card_message_id: int) -> str:
+    return f"tg-{chat_id}-{card_message_id}"
+
+
+def cmms_name(services: Services) -> str:
+    return CMMS_NAMES.get(services.settings.cmms.backend, services.settings.cmms.backend)
+
+
+def _services(context: CallbackContext) -> Services:  # type: ignore[type-arg]
+    return cast(Services, context.application.bot_data["services"])
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    services = _services(context)
+    _, action, token = query.data.split(":", 2)
+    ticket = services.rechecks.get(token)
+    card = query.message if isinstance(query.message, Message) else None
+    if ticket is None or ticket.analysis is None or card is None:
+        await query.answer("I no longer have that analysis. Please send the photo again.", show_alert=True)
+        return
+    if action == "d":
+        await query.answer("Dismissed: no work order.")
+        await _keep_only_recheck(card, token)
+        return
+    await query.answer("Filing the work order…")
+    user = update.effective_user
+    await file_work_order(services, context.bot, ticket, card, Reporter(user.id, user.full_name), token=token)
+
+
+async def file_work_order(
+    services: Services,
+    bot: Bot,
+    ticket: RecheckTicket,
+    card: Message,
+    reporter: Reporter,
+    *,
+    token: str,
+    photo: bytes | None = None,
+) -> None:
+    assert ticket.analysis is not None
+    if photo is None and ticket.refs:
+        try:
+            file = await bot.get_file(ticket.refs[0].file_id)
+            photo = bytes(await file.download_as_bytearray())
+        except TelegramError:
+            log.warning("could not fetch the photo for the work order; filing without it", exc_info=True)
+    work_order = work_order_from_analysis(
+        ticket.analysis.model_dump(mode="json"),
+        key=key_for(card.chat_id, card.message_id),
+        photo=photo,
+        reporter=reporter,
+        chat_id=card.chat_id,
+        message_id=card.message_id,
+    )
+    async with services.sessions.begin() as session:
+        entry = await services.outbox.submit(session, work_order)
+    if not entry.is_new:
+        await card.reply_text(f"This work order was already filed: {_entry_line(services, entry)}")
+        return
+    status = await card.reply_text(
+        f"📝 Filing work order <b>{html.escape(work_order.title)}</b> · priority {work_order.priority} "
+        f"in {html.escape(cmms_name(services))}…"
+    )
+    services.wo_status[work_order.key] = status.message_id
+    await _keep_only_recheck(card, token)
+    await deliver(services, bot)
+
+
+async def deliver(services: Services, bot: Bot) -> None:
+    """One outbox step; every report updates the technician's status message."""
+    for report in await services.outbox.deliver_due():
+        await _report(services, bot, report)
+
+
+async def outbox_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = context.application.bot_data.get("services")
+    if services is None:
+        return
+    try:
+        await deliver(services, context.bot)
+    except Exception:
+        log.exception("outbox delivery step failed")
+
+
+async def _report(services: Services, bot: Bot, report: DeliveryReport) -> None:
+    cmms = html.escape(cmms_name(services))
+    title = html.escape(report.title)
+    if report.status == "created":
+        ident = html.escape(report.remote_id or "")
+        link = f' — <a href="{html.escape(report.url, quote=True)}">open</a>' if report.url else ""
+        text = f"✅ Work order <b>{ident}</b> created in {cmms}: {title}{link}"
+    elif report.status == "queued-retry":
+        text = f"⏳ Queued: {cmms} is not reachable. <b>{title}</b> will be filed automatically."
+    elif report.status == "rejected":
+        text = f"❌ {cmms} refused the work order <b>{title}</b>: {html.escape(report.error or 'no reason given')}."
+    else:
+        text = f"❌ Could not file <b>{title}</b> in {cmms} after {report.attempts} attempts; the admins were told."
+    if report.chat_id is None:
+        return
+    message_id = services.wo_status.get(report.key)
+    try:
+        if message_id is not None:
+            await bot.edit_message_text(text, chat_id=report.chat_id, message_id=message_id)
+        else:
+            await bot.send_message(report.chat_id, text, reply_to_message_id=report.message_id)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.warning("could not update the work-order status for %s: %s", report.key, exc)
+    except TelegramError:
+        log.warning("could not update the work-order status for %s", report.key, exc_info=True)
+    if report.status in {"created", "rejected", "dead"}:
+        services.wo_status.pop(report.key, None)
+
+
+async def _keep_only_recheck(card: Message, token: str) -> None:
+    with contextlib.suppress(BadRequest):
+        await card.edit_reply_markup(reply_markup=card_keyboard(token, offer_work_order=False))
+
+
+def _entry_line(services: Services, entry: OutboxEntry) -> str:
+    icon = _ICONS.get(entry.status, "•")
+    ident = f" <b>{html.escape(entry.remote_id)}</b>" if entry.remote_id else ""
+    when = entry.created_at.strftime("%Y-%m-%d")
+    return f"{icon}{ident} {html.escape(entry.title)} ({entry.status}, {when})"
+
+
+async def my_work_orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/workorders: the user's recent work orders."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    services = _services(context)
+    entries = await services.outbox.recent_for_reporter(user.id, limit=10)
+    if not entries:
+        await message.reply_text("You have no work orders yet. Tap <b>Create work order</b> under an analysis.")
+        return
+    lines = [f"<b>Your recent work orders</b> ({html.escape(cmms_name(services))})"]
+    lines += [_entry_line(services, e) for e in entries]
+    await message.reply_text("\n".join(lines))
+
+
+async def outbox_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/outbox (admins): pending and dead work orders; ``/outbox retry ID`` sends one again."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    services = _services(context)
+    if not services.is_admin(user.id):
+        from bot.handlers import not_a_photo  # the reply any unknown command gets: reveals nothing
+
+        await not_a_photo(update, context)
+        return
+    args = context.args or []
+    if len(args) == 2 and args[0] == "retry" and args[1].isdigit():
+        entry = await services.outbox.retry(int(args[1]))
+        if entry is None:
+            await message.reply_text(f"No outbox row {html.escape(args[1])}.")
+            return
+        await message.reply_text(f"Retrying row {entry.id}: {_entry_line(services, entry)}")
+        await deliver(services, context.bot)
+        return
+    entries = await services.outbox.pending_and_dead()
+    if not entries:
+        await message.reply_text("The outbox is empty: every work order was filed.")
+        return
+    lines = [f"<b>Outbox</b> ({html.escape(services.settings.cmms.backend)}): {len(entries)} not filed"]
+    for entry in entries[:30]:
+        error = f" — {html.escape(entry.last_error[:120])}" if entry.last_error else ""
+        lines.append(f"#{entry.id} {_entry_line(services, entry)}, {entry.attempts} attempts{error}")
+    lines.append("Send <code>/outbox retry ID</code> to try one again now.")
+    await message.reply_text("\n".join(lines))
