@@ -28,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     analyze.add_argument("--caption", default=None)
     analyze.add_argument("--fresh", action="store_true", help="skip the cache")
     commands.add_parser("doctor", help="check the token, the database and every configured tier")
+    workorders = commands.add_parser("workorders", help="work orders kept by the outbox")
+    workorders_commands = workorders.add_subparsers(dest="workorders_command", required=True)
+    export = workorders_commands.add_parser("export", help="write every work order and its delivery state as CSV")
+    export.add_argument("path", help="CSV file to write, or - for standard output")
     args = parser.parse_args(argv)
     # Durations from python-telegram-bot as timedelta (PTB 23's behaviour) instead of deprecated numbers.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -48,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.analyze_cli import analyze_photos
 
         return asyncio.run(analyze_photos(settings, args.photos, caption=args.caption, fresh=args.fresh))
+    if args.command == "workorders":
+        return asyncio.run(export_work_orders(settings, args.path))
     from bot.doctor import doctor
 
     return asyncio.run(doctor(settings))
@@ -74,6 +80,23 @@ def migrate(settings: AppSettings) -> int:
 
     upgrade(settings.bot.database_url)
     log.info("database is at the latest migration")
+    return 0
+
+
+async def export_work_orders(settings: AppSettings, path: str) -> int:
+    from bot.db import make_engine, make_sessionmaker, upgrade_async
+    from cmmsconnect import Outbox, build_connector
+
+    await upgrade_async(settings.bot.database_url)
+    engine = make_engine(settings.bot.database_url)
+    sessions = make_sessionmaker(engine)
+    outbox = Outbox(sessions, build_connector(settings.cmms, sessions), settings.cmms)
+    try:
+        count = await outbox.export_csv(sys.stdout if path == "-" else Path(path))
+    finally:
+        await outbox.aclose()
+        await engine.dispose()
+    print(f"{count} work orders written to {'standard output' if path == '-' else path}", file=sys.stderr)
     return 0
 
 

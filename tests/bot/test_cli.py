@@ -114,3 +114,38 @@ def test_doctor_warns_about_a_model_near_shutdown(
     main([*NO_ENV_FILE, "doctor"])
     out = capsys.readouterr().out
     assert "gemini-2.5-flash" in out and ("shuts down on 2026-12-01" in out or "shut down by the provider" in out)
+
+
+def test_workorders_export_writes_csv(env: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.db import make_engine, make_sessionmaker, upgrade
+    from cmmsconnect import CmmsSettings, Outbox, Reporter, build_connector, work_order_from_analysis
+    from tests.fakes.providers import analysis_json
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+
+    async def file_one() -> None:
+        engine = make_engine(url)
+        sessions = make_sessionmaker(engine)
+        settings = CmmsSettings(_env_file=None)
+        outbox = Outbox(sessions, build_connector(settings, sessions), settings)
+        import json
+
+        wo = work_order_from_analysis(
+            json.loads(analysis_json()), key="tg-42-7", photo=None, reporter=Reporter(42, "Ann"),
+            chat_id=42, message_id=7, created_at=datetime(2026, 11, 22, tzinfo=UTC),
+        )  # fmt: skip
+        async with sessions.begin() as session:
+            await outbox.submit(session, wo)
+        await outbox.aclose()
+        await engine.dispose()
+
+    asyncio.run(file_one())
+    target = tmp_path / "wo.csv"
+    assert main([*NO_ENV_FILE, "workorders", "export", str(target)]) == 0
+    lines = target.read_text().splitlines()
+    assert len(lines) == 2 and "tg-42-7" in lines[1] and "PowerFlex 525" in lines[1]
+    assert "1 work orders written" in capsys.readouterr().err
