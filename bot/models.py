@@ -1,4 +1,4 @@
-"""Tables the bot owns: users and their plan/quota."""
+"""Tables the bot owns: users and their plan/quota, payments, budgets and spend reservations, sent alerts."""
 
 from __future__ import annotations
 
@@ -35,3 +35,85 @@ class User(Base):
     paid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class Payment(Base):
+    """A Telegram Stars payment, or an admin grant (``kind="grant"``, no charge). The unique charge id makes a
+    redelivered ``successful_payment`` update a no-op instead of a second credit."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    charge_id: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "stars" or "grant"
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    currency: Mapped[str] = mapped_column(String(8), default="XTR")
+    total_amount: Mapped[int] = mapped_column(Integer, default=0)  # whole Stars
+    days: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(String(128), default="")
+    is_recurring: Mapped[bool] = mapped_column(default=False)
+    paid_until: Mapped[datetime] = mapped_column(UTCDateTime())  # the user's paid_until after this payment
+    granted_by: Mapped[int | None] = mapped_column(BigInteger)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refunded_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class BudgetLimit(Base):
+    """A budget setting an admin changed: "daily", "alert" or "user:<id>"; overrides the environment default."""
+
+    __tablename__ = "budget_limits"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    micro_usd: Mapped[int | None] = mapped_column(BigInteger)  # None: no cap
+    updated_by: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BudgetChange(Base):
+    """Append-only log of every budget change and who made it."""
+
+    __tablename__ = "budget_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), index=True)
+    old_micro_usd: Mapped[int | None] = mapped_column(BigInteger)
+    new_micro_usd: Mapped[int | None] = mapped_column(BigInteger)
+    changed_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SpendCounter(Base):
+    """Cloud spend of one UTC day for one scope ("global" or "user:<id>"): settled costs plus the estimates of
+    calls in flight. Reserving is one conditional UPDATE of this row (see bot/budget.py)."""
+
+    __tablename__ = "spend_counters"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # ISO date, UTC
+    micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SpendReservation(Base):
+    """One reserved cloud call. ``settled_at`` is set once, by settle or by expiry of a crashed request."""
+
+    __tablename__ = "spend_reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    provider: Mapped[str] = mapped_column(String(32))
+    estimate_micro_usd: Mapped[int] = mapped_column(BigInteger)
+    actual_micro_usd: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AdminAlert(Base):
+    """Alerts already sent: the key names the condition and the UTC day, so each fires at most once a day."""
+
+    __tablename__ = "admin_alerts"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
