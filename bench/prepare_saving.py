@@ -8,14 +8,17 @@ only. ``prepare`` is actually run, so the prepared sizes and JPEG bytes are real
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from PIL import Image
 
 from bench._common import median_ms, photo_paths, print_table
+from pipeline.costs import PriceTable
 from pipeline.imagetokens import estimate_image_tokens
 from pipeline.intake import load_photo
 from pipeline.prepare import prepare
+from pipeline.tiers import claude, gemini, openai_compat
 from pipeline.types import ImagePolicy
 
 
@@ -27,11 +30,24 @@ class Target:
     policy: ImagePolicy
 
 
-TARGETS = (
-    Target("anthropic", "claude-haiku-4-5", 1.00, ImagePolicy(max_long_side=1092, max_pixels=1_150_000)),
-    Target("google", "gemini-2.5-flash-lite", 0.10, ImagePolicy(max_long_side=768, max_pixels=589_824)),
-    Target("openai", "gpt-4.1-mini", 0.40, ImagePolicy(max_long_side=1024, max_pixels=1_048_576)),
-)
+def _targets() -> tuple[Target, ...]:
+    """The policies the tiers really use and the input prices in force today, so the figures track the code."""
+    prices = PriceTable.load()
+    today = date.today()
+    rows = (
+        ("anthropic", "claude-haiku-4-5", claude.IMAGE_POLICY),
+        ("google", "gemini-2.5-flash-lite", gemini.IMAGE_POLICY),
+        ("openai", "gpt-4.1-mini", openai_compat.IMAGE_POLICY),
+    )
+    targets = []
+    for provider, model, policy in rows:
+        price = prices.lookup(model, today)
+        assert price is not None, f"no price for {model}"
+        targets.append(Target(provider, model, float(price.input_per_m), policy))
+    return tuple(targets)
+
+
+TARGETS = _targets()
 
 
 def _images(paths: list[Path]) -> list[tuple[Image.Image, int]]:
