@@ -303,3 +303,22 @@ async def test_an_empty_but_billed_reply_is_recorded_with_its_cost(h: Harness) -
     gemini = (await h.ledger())[0]
     assert (gemini.outcome, gemini.input_tokens, gemini.output_tokens) == ("bad_output", 1000, 800)
     assert gemini.cost_micro_usd == 420  # 1000 × 0.10 + 800 × 0.40
+
+
+async def test_cache_on_the_shared_photos_matches_resends_and_not_neighbours(h: Harness) -> None:
+    """Real camera photos: a Telegram-style re-send (1280 px, q80) of an analysed photo hits; the visually
+    similar photos of the same kind of hardware (the hard negative set) do not."""
+    from tests.photos import photo_paths
+
+    paths = photo_paths("inspection")[:12]
+    pipeline = await h.pipeline(cascade="gemini")
+    first = paths[0].read_bytes()
+    await pipeline.analyze([first])
+    resent = await pipeline.analyze([reencode(first, quality=80, scale=0.9)])
+    assert resent.receipt.cache_match == "near"
+    for path in paths[1:]:
+        result = await pipeline.analyze([path.read_bytes()])
+        assert result.receipt.source == "model", f"{path.name} wrongly matched {paths[0].name}"
+    gauge = photo_paths("gauge")[0].read_bytes()
+    await pipeline.analyze([gauge])
+    assert (await pipeline.analyze([gauge])).receipt.cache_match == "exact"
