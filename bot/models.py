@@ -7,19 +7,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Integer, MetaData, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from pipeline.models import UTCDateTime
+from pipeline.models import NAMING, UTCDateTime
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(
-        naming_convention={
-            "ix": "ix_%(column_0_label)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
+    metadata = MetaData(naming_convention=NAMING)  # the same constraint names as the pipeline's tables
 
 
 class User(Base):
