@@ -1,0 +1,207 @@
+"""The admin cost report (/cost): SQL sums over the ledger, pure arithmetic on them, text, and a chart.
+
+Every amount is summed in SQL as integer micro-USD. The baseline answers "what would this have cost if every
+photo had gone straight to ``COST_BASELINE_MODEL``": for each analysis that called a model, the largest input
+and output token counts the ledger recorded for it are priced at the baseline model's rates (the same image
+costs roughly the same tokens everywhere, and the largest call is the one a single model would have made);
+analyses with no recorded usage (cache hits, local-only answers that report none) are given the average of the
+others, since without the cache they too would have been sent. It is an estimate and is labelled as one.
+The chart converts to dollars as floats only to draw them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from html import escape
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import User
+from pipeline import format_usd
+from pipeline.costs import Price, cost_micro_usd
+from pipeline.models import ModelCall
+from pipeline.types import Usage
+
+Period = Literal["today", "7d", "30d", "all"]
+PERIODS: dict[str, Period] = {"today": "today", "7d": "7d", "30d": "30d", "all": "all"}
+TOP_USERS = 5
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
+
+
+def period_start(period: Period, now: datetime) -> datetime | None:
+    midnight = datetime.combine(now.date(), datetime.min.time(), tzinfo=UTC)
+    return {"today": midnight, "7d": midnight - timedelta(days=6), "30d": midnight - timedelta(days=29)}.get(period)
+
+
+def average(total: int, count: int) -> int:
+    """Integer micro-USD average, rounded half up; 0 for no analyses."""
+    if count == 0:
+        return 0
+    return int((Decimal(total) / count).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def baseline_cost(usages: list[tuple[int, int]], analyses: int, price: Price) -> int:
+    """Pure: ``usages`` is (input, output) tokens per analysis that recorded any; the rest get their average."""
+    priced = [cost_micro_usd(price, Usage(i, o)) for i, o in usages]
+    missing = max(0, analyses - len(priced))
+    return sum(priced) + missing * average(sum(priced), len(priced))
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    micro_usd: int
+
+
+@dataclass
+class CostReport:
+    period: Period
+    analyses: int = 0
+    cache_hits: int = 0
+    total_micro_usd: int = 0
+    by_provider: list[Line] = field(default_factory=list)
+    by_tier: list[Line] = field(default_factory=list)
+    top_users: list[tuple[str, int]] = field(default_factory=list)
+    baseline_model: str = ""
+    baseline_micro_usd: int | None = None
+    daily: dict[date, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def average_micro_usd(self) -> int:
+        return average(self.total_micro_usd, self.analyses)
+
+
+def _since(query: Q, start: datetime | None) -> Q:
+    return query if start is None else query.where(ModelCall.created_at >= start)
+
+
+async def build_report(
+    session: AsyncSession, period: Period, now: datetime, *, baseline_model: str, baseline: Price | None
+) -> CostReport:
+    start = period_start(period, now)
+    report = CostReport(period, baseline_model=baseline_model)
+    hit = case((ModelCall.tier == "cache", ModelCall.request_id))
+    totals = _since(
+        select(
+            func.count(ModelCall.request_id.distinct()),
+            func.count(hit.distinct()),
+            func.coalesce(func.sum(ModelCall.cost_micro_usd), 0),
+        ),
+        start,
+    )
+    report.analyses, report.cache_hits, report.total_micro_usd = (int(v) for v in (await session.execute(totals)).one())
+    made = ModelCall.tier != "cache", ModelCall.outcome.not_like("skipped%")
+    for column, target in ((ModelCall.provider, report.by_provider), (ModelCall.tier, report.by_tier)):
+        query = select(
+            column,
+            func.count(),
+            func.sum(ModelCall.input_tokens),
+            func.sum(ModelCall.output_tokens),
+            func.sum(ModelCall.cost_micro_usd),
+        ).where(*made)
+        rows = await session.execute(
+            _since(query, start).group_by(column).order_by(func.sum(ModelCall.cost_micro_usd).desc())
+        )
+        target.extend(Line(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows.all())
+    spend = func.sum(ModelCall.cost_micro_usd)
+    users = _since(
+        select(ModelCall.user_id, User.first_name, spend)
+        .outerjoin(User, User.id == ModelCall.user_id)
+        .where(ModelCall.user_id.is_not(None)),
+        start,
+    )
+    top = await session.execute(
+        users.group_by(ModelCall.user_id, User.first_name).order_by(spend.desc()).limit(TOP_USERS)
+    )
+    report.top_users = [(f"{name or '?'} ({uid})", int(total)) for uid, name, total in top.all()]
+    if baseline is not None:
+        usage = _since(
+            select(func.max(ModelCall.input_tokens), func.max(ModelCall.output_tokens))
+            .where(ModelCall.input_tokens + ModelCall.output_tokens > 0)
+            .group_by(ModelCall.request_id),
+            start,
+        )
+        usages = [(int(i), int(o)) for i, o in (await session.execute(usage)).all()]
+        report.baseline_micro_usd = baseline_cost(usages, report.analyses, baseline)
+    day = func.date(ModelCall.created_at)
+    daily = _since(select(day, ModelCall.provider, spend).where(*made).group_by(day, ModelCall.provider), start)
+    for when, provider, total in (await session.execute(daily)).all():
+        report.daily.setdefault(date.fromisoformat(str(when)[:10]), {})[str(provider)] = int(total)
+    return report
+
+
+def report_text(report: CostReport) -> str:
+    """Telegram HTML for /cost."""
+    label = {"today": "today (UTC)", "7d": "the last 7 days", "30d": "the last 30 days", "all": "all time"}
+    rate = f"{report.cache_hits * 100 // report.analyses} %" if report.analyses else "–"
+    lines = [
+        f"<b>💰 Cost, {label[report.period]}</b>",
+        f"Analyses: {report.analyses} · cache hits: {report.cache_hits} ({rate})",
+        f"Spent: <b>{format_usd(report.total_micro_usd)}</b> · average per analysis "
+        f"{format_usd(report.average_micro_usd)}",
+    ]
+    for title, table in (("By provider", report.by_provider), ("By tier", report.by_tier)):
+        lines.append(f"\n<b>{title}</b>")
+        lines.extend(
+            f"• {escape(x.name)}: {x.calls} calls · {x.input_tokens:,} in / {x.output_tokens:,} out tokens · "
+            f"{format_usd(x.micro_usd)}"
+            for x in table
+        )
+        if not table:
+            lines.append("• no model calls")
+    if report.top_users:
+        lines.append("\n<b>Top users by spend</b>")
+        lines.extend(f"• {escape(name)}: {format_usd(total)}" for name, total in report.top_users)
+    model = escape(report.baseline_model)
+    if report.baseline_micro_usd is None:
+        lines.append(f"\nNo price for the baseline model {model}, so no saving can be computed.")
+    else:
+        saved = report.baseline_micro_usd - report.total_micro_usd
+        lines.append(
+            f"\nThe same photos sent to {model} alone would have cost about "
+            f"<b>{format_usd(report.baseline_micro_usd)}</b>: "
+            + (
+                f"the cascade saved {format_usd(saved)}."
+                if saved >= 0
+                else f"the cascade cost {format_usd(-saved)} more."
+            )
+        )
+    return "\n".join(lines)
+
+
+def chart_png(daily: dict[date, dict[str, int]], title: str) -> bytes:
+    """Stacked bars of spend per day and provider. Headless (Agg canvas, no pyplot global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    days = sorted(daily)
+    providers = sorted({p for values in daily.values() for p in values})
+    figure = Figure(figsize=(8, 4), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    bottoms = [0.0] * len(days)
+    per_provider: dict[str, list[float]] = defaultdict(list)
+    for provider in providers:
+        per_provider[provider] = [daily[d].get(provider, 0) / 1_000_000 for d in days]  # display only
+        axes.bar([d.isoformat() for d in days], per_provider[provider], bottom=bottoms, label=provider)
+        bottoms = [b + v for b, v in zip(bottoms, per_provider[provider], strict=True)]
+    axes.set_title(title)
+    axes.set_ylabel("USD")
+    if providers:
+        axes.legend()
+    else:
+        axes.text(0.5, 0.5, "no spend", ha="center", va="center", transform=axes.transAxes)
+    axes.tick_params(axis="x", labelrotation=45)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
