@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, workorders
+from bot import handlers, money, workorders
 from bot.services import build_services, close_services
 from bot.settings import AppSettings
 
@@ -28,6 +28,9 @@ COMMANDS = [
     BotCommand("start", "What I do and your free photos"),
     BotCommand("help", "How to send photos"),
     BotCommand("workorders", "Your recent work orders"),
+    BotCommand("usage", "Your free photos and plan"),
+    BotCommand("upgrade", "Unlimited photos with Telegram Stars"),
+    BotCommand("paysupport", "Help with payments"),
 ]
 
 IMAGE_DOCUMENT = (
@@ -77,5 +80,6 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(workorders.on_button, pattern=r"^wo:[cd]:"))
     app.add_handler(CommandHandler("workorders", workorders.my_work_orders))
     app.add_handler(CommandHandler("outbox", workorders.outbox_admin))
+    money.register(app)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, handlers.not_a_photo))
     app.add_error_handler(handlers.on_error)

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import quota, render, workorders
+from bot import payments, quota, render, workorders
 from bot.logs import correlation_id
 from bot.queues import PhotoRef
 from bot.services import RecheckTicket, Services
@@ -188,16 +188,17 @@ async def process(
                 await _edit(status, render.status_text(event))
 
             result = await services.pipeline.analyze(
-                photos, caption=caption, user_id=user_id, progress=progress, fresh=fresh, replaces=replaces
-            )
+                photos, caption=caption, user_id=user_id, guard=services.guard, progress=progress, fresh=fresh,
+                replaces=replaces,
+            )  # fmt: skip
         except IntakeError as exc:
             await _release(services, reservation)
             await _edit(status, "📷 " + exc.user_message)
             return
-        except NoTierAvailable:
-            log.warning("no tier available for user %s", user_id)
+        except NoTierAvailable as exc:
+            log.warning("no tier available for user %s (budget refused: %s)", user_id, exc.budget_refused)
             await _release(services, reservation)
-            await _edit(status, NO_TIER)
+            await _edit(status, render.BUDGET_PAUSED if exc.budget_refused else NO_TIER)
             return
         except AnalysisFailed as exc:
             log.warning("analysis failed: %s", exc)
@@ -250,11 +251,17 @@ async def _quota_exhausted(
         await _answer(services, status, result, chat_id, refs, caption, user_id=user_id, photo=photos[0])
         return
     n = services.settings.bot.free_photos
-    await _edit(
-        status,
+    text = (
         f"🔒 You have used your {n} free photo {'analysis' if n == 1 else 'analyses'}. "
-        "Photos I have already analysed are still answered free. Ask your admin for an unlimited plan.",
+        "Photos I have already analysed are still answered free."
     )
+    try:  # the subscription invoice as a button; without it the user can still send /upgrade
+        markup = await payments.upgrade_markup(status.get_bot(), services, user_id)
+    except TelegramError:
+        log.warning("could not create the invoice link for %s", user_id, exc_info=True)
+        await _edit(status, f"{text} Send /upgrade for unlimited photos.")
+        return
+    await _edit(status, f"{text}\n\n{render.upgrade_offer(services.settings.bot.stars_monthly_price)}", markup)
 
 
 async def _answer(

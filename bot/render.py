@@ -158,3 +158,52 @@ def free_photos_line(plan: str, left: int) -> str:
     if left == 0:
         return "You have used your free photos. Photos I have already analysed are still answered free."
     return f"You have <b>{left}</b> free photo {'analysis' if left == 1 else 'analyses'} left."
+
+
+# ---- plans and payments (bot/payments.py) ----------------------------------------------------------------
+PAYSUPPORT = (
+    "<b>Help with payments</b>\n"
+    "The unlimited plan is paid in Telegram Stars and renews every 30 days until you cancel it in Telegram "
+    "(Settings → My Stars → your subscription). If a payment went wrong or you want a refund, write to your "
+    "PLC Copilot admin with the date of the payment; admins can refund Stars payments. /usage shows your plan."
+)
+
+REFUNDED = "↩️ Your Stars payment was refunded and your unlimited plan has ended. /upgrade to subscribe again."
+
+BUDGET_PAUSED = (
+    "💸 Cloud analysis is paused: today's spending budget is used up and no local model is available. "
+    "Your free photo was not used. Photos I have already analysed are still answered; please try again tomorrow."
+)
+
+
+def _date(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+def upgrade_offer(price: int) -> str:
+    return (
+        f"⭐ <b>Unlimited photo analyses</b> for {price} Telegram Stars per 30 days, renewed monthly until you "
+        "cancel. Tap the button to pay in Telegram. Questions: /paysupport"
+    )
+
+
+def already_paid(paid_until: datetime) -> str:
+    return f"✅ You have unlimited photos until {_date(paid_until)} (UTC). /paysupport for help with payments."
+
+
+def thanks(paid_until: datetime, *, renewal: bool) -> str:
+    what = "Your subscription was renewed" if renewal else "Thank you! Unlimited photo analyses are on"
+    return f"⭐ {what}: paid until {_date(paid_until)} (UTC). Send photos any time."
+
+
+def usage_text(plan: str, *, used: int, limit: int, paid_until: datetime | None) -> str:
+    lines = ["<b>Your usage</b>", f"Free analyses used: {used} of {limit} · left: {max(0, limit - used)}"]
+    if plan == "admin":
+        lines.append("You are an admin: no photo limit.")
+    elif plan == "paid" and paid_until is not None:
+        lines.append(f"Unlimited plan: paid until {_date(paid_until)} (UTC).")
+    else:
+        if paid_until is not None:
+            lines.append(f"Your unlimited plan ended on {_date(paid_until)}.")
+        lines.append("/upgrade for unlimited photos. Cache hits and failed analyses never count.")
+    return "\n".join(lines)

@@ -7,11 +7,13 @@ import html
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
+from bot.alerts import Alerter, ConfiguredModel
+from bot.budget import DbSpendingGuard
 from bot.db import make_engine, make_sessionmaker, upgrade_async
 from bot.queues import AlbumCollector, ChatQueues, PhotoRef
 from bot.settings import AppSettings
@@ -52,6 +54,8 @@ class Services:
     # a report without one is sent as a new reply to the card)
     wo_status: dict[str, int] = field(default_factory=dict)
     application: Application | None = None  # type: ignore[type-arg]
+    guard: DbSpendingGuard | None = None  # daily budgets, asked before each cloud call (bot/budget.py)
+    alerts: Alerter | None = None  # admin alerts, once per condition per day (bot/alerts.py)
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.bot.admin_user_ids
@@ -78,7 +82,10 @@ class Services:
                 log.warning("could not alert admin %s", admin, exc_info=True)
 
     async def on_pipeline_event(self, event: PipelineEvent) -> None:
-        """Tell the admins once per process about a broken key or a missing price."""
+        """Tell the admins about a broken key or a missing price: once a day, deduped in the database."""
+        if self.alerts is not None:
+            await self.alerts.on_pipeline_event(event)
+            return
         key = f"{event.kind}:{event.tier}:{datetime.now(UTC).date()}"
         if key in self.reported or self.application is None:
             return
@@ -90,6 +97,15 @@ class Services:
             "until the price table has it.",
         }[event.kind]
         log.warning("admin alert: %s", key)
+        for admin in self.settings.bot.admin_user_ids:
+            try:
+                await self.application.bot.send_message(admin, text)
+            except Exception:
+                log.warning("could not alert admin %s", admin, exc_info=True)
+
+    async def notify_admins(self, text: str) -> None:
+        if self.application is None:
+            return
         for admin in self.settings.bot.admin_user_ids:
             try:
                 await self.application.bot.send_message(admin, text)
@@ -124,6 +140,18 @@ async def build_services(settings: AppSettings, application: Application) -> Ser
         albums=AlbumCollector(wait_s=settings.bot.album_wait_s, max_photos=MAX_PHOTOS),
         application=application,
     )
+    steps = pipeline.cascade.steps
+    services.alerts = Alerter(
+        sessions,
+        settings.bot,
+        prices,
+        services.notify_admins,
+        expensive_tier=steps[-1].tier if len(steps) > 1 else None,
+        models=[ConfiguredModel(name, tier.model, tier.is_local) for name, tier in tiers.items()],
+    )
+    # a reservation outlives any request (REQUEST_TIMEOUT_S) before it counts as crashed and expires
+    ttl = timedelta(seconds=settings.pipeline.request_timeout_s + 60)
+    services.guard = DbSpendingGuard(sessions, settings.bot, ttl=ttl, on_settled=services.alerts.check_spend)
     log.info("services ready: tiers %s, database %s", ", ".join(tiers) or "none", engine.url.render_as_string())
     return services
 
