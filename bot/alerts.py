@@ -189,7 +189,8 @@ class Alerter:
     async def check_spend(self) -> None:
         today = self._now().date()
         async with self._sessions() as session:
-            spent = await budget.ledger_spend(session, today)
+            # the ledger is written after the whole cascade; the settled reservations already know this call
+            spent = max(await budget.ledger_spend(session, today), await budget.settled_spend(session, today))
             caps = await budget.load_caps(session, self._settings)
         alert = spend_alert(spent, caps.alert)
         if alert is not None:

@@ -140,6 +140,14 @@ async def ledger_spend(session: AsyncSession, day: date, user_id: int | None = N
     return int(await session.scalar(query) or 0)
 
 
+async def settled_spend(session: AsyncSession, day: date) -> int:
+    """Reported costs of the day's guarded calls, including ones whose ledger rows are not written yet."""
+    query = select(func.coalesce(func.sum(SpendReservation.actual_micro_usd), 0)).where(
+        SpendReservation.day == day.isoformat(), SpendReservation.settled_at.is_not(None)
+    )
+    return int(await session.scalar(query) or 0)
+
+
 class DbSpendingGuard:
     """``pipeline.SpendingGuard`` backed by ``spend_counters`` and ``spend_reservations``."""
 

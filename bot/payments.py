@@ -69,7 +69,9 @@ async def upgrade_markup(bot: Bot, services: Services, user_id: int) -> InlineKe
         payload=payload_for(user_id),
         currency=CURRENCY,
         prices=[LabeledPrice(f"{PLAN_DAYS} days unlimited", price)],
-        provider_token="",
+        # Stars need an empty provider token. Omitted rather than "": this PTB 22.8 stack was observed sending
+        # provider_token="" as "[]" on the wire; the field is optional since Bot API 7.4.
+        provider_token=None,
         subscription_period=SUBSCRIPTION_PERIOD_S,
     )
     button = InlineKeyboardButton(f"⭐ Unlimited: {price} Stars / {PLAN_DAYS} days", url=link)
