@@ -7,7 +7,7 @@ import html
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
@@ -49,7 +49,6 @@ class Services:
     albums: AlbumCollector
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_ANALYSES))
     rechecks: OrderedDict[str, RecheckTicket] = field(default_factory=OrderedDict)
-    reported: set[str] = field(default_factory=set)
     # work-order key → the Telegram status message to edit when the outbox reports on it (lost on restart;
     # a report without one is sent as a new reply to the card)
     wo_status: dict[str, int] = field(default_factory=dict)
@@ -68,40 +67,16 @@ class Services:
     async def on_work_order_dead(self, report: DeliveryReport) -> None:
         """A work order could not be filed within CMMS_DEAD_AFTER_HOURS: every admin hears of it."""
         log.error("work order %s is dead after %d attempts: %s", report.key, report.attempts, report.error)
-        if self.application is None:
-            return
-        text = (
+        await self.notify_admins(
             f"📮 Work order <b>{html.escape(report.title)}</b> could not be filed in "
             f"{html.escape(self.settings.cmms.backend)} after {report.attempts} attempts "
             f"({html.escape(report.error or 'no answer')}). See /outbox to retry it."
         )
-        for admin in self.settings.bot.admin_user_ids:
-            try:
-                await self.application.bot.send_message(admin, text)
-            except Exception:
-                log.warning("could not alert admin %s", admin, exc_info=True)
 
     async def on_pipeline_event(self, event: PipelineEvent) -> None:
-        """Tell the admins about a broken key or a missing price: once a day, deduped in the database."""
-        if self.alerts is not None:
+        """A broken key or a missing price: the alerter tells the admins once a day (deduped in the database)."""
+        if self.alerts is not None:  # built right after Services in build_services
             await self.alerts.on_pipeline_event(event)
-            return
-        key = f"{event.kind}:{event.tier}:{datetime.now(UTC).date()}"
-        if key in self.reported or self.application is None:
-            return
-        self.reported.add(key)
-        text = {
-            "key_rejected": f"🔑 The API key for <b>{event.tier}</b> was rejected ({event.detail}). "
-            "The tier is skipped until the key is fixed.",
-            "price_missing": f"💲 No price for model <b>{event.detail}</b> ({event.tier}); the tier is skipped "
-            "until the price table has it.",
-        }[event.kind]
-        log.warning("admin alert: %s", key)
-        for admin in self.settings.bot.admin_user_ids:
-            try:
-                await self.application.bot.send_message(admin, text)
-            except Exception:
-                log.warning("could not alert admin %s", admin, exc_info=True)
 
     async def notify_admins(self, text: str) -> None:
         if self.application is None:
