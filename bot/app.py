@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, money, workorders
+from bot import admin, handlers, money, workorders
 from bot.services import build_services, close_services
 from bot.settings import AppSettings
 
@@ -79,7 +79,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(handlers.on_recheck, pattern=r"^re:"))
     app.add_handler(CallbackQueryHandler(workorders.on_button, pattern=r"^wo:[cd]:"))
     app.add_handler(CommandHandler("workorders", workorders.my_work_orders))
-    app.add_handler(CommandHandler("outbox", workorders.outbox_admin))
+    app.add_handler(CommandHandler("outbox", admin.admin_only(workorders.outbox_admin)))
     money.register(app)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, handlers.not_a_photo))
     app.add_error_handler(handlers.on_error)

@@ -189,15 +189,10 @@ async def my_work_orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def outbox_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/outbox (admins): pending and dead work orders; ``/outbox retry ID`` sends one again."""
+    """/outbox (admins, gated by ``admin.admin_only``): pending and dead work orders; ``/outbox retry ID``."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     services = _services(context)
-    if not services.is_admin(user.id):
-        from bot.handlers import not_a_photo  # the reply any unknown command gets: reveals nothing
-
-        await not_a_photo(update, context)
-        return
     args = context.args or []
     if len(args) == 2 and args[0] == "retry" and args[1].isdigit():
         entry = await services.outbox.retry(int(args[1]))
