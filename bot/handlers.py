@@ -74,12 +74,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     services = services_of(context)
-    async with services.sessions() as session:
-        row = await quota.get_user(session, user.id)
-    now = datetime.now(UTC)
-    plan = quota.plan_of(is_admin=services.is_admin(user.id), paid_until=row.paid_until if row else None, now=now)
-    left = quota.free_left(free_used=row.free_used if row else 0, free_limit=services.settings.bot.free_photos)
-    await message.reply_text(f"{render.WELCOME}\n\n{render.free_photos_line(plan, left)}")
+    standing = await services.standing(user.id)
+    await message.reply_text(f"{render.WELCOME}\n\n{render.free_photos_line(standing.plan, standing.free_left)}")
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

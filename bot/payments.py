@@ -120,15 +120,12 @@ async def upgrade(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     services = _services(context)
-    async with services.sessions() as session:
-        row = await quota.get_user(session, user.id)
-    now = datetime.now(UTC)
-    plan = quota.plan_of(is_admin=services.is_admin(user.id), paid_until=row.paid_until if row else None, now=now)
-    if plan == "admin":
+    standing = await services.standing(user.id)
+    if standing.plan == "admin":
         await message.reply_text(render.free_photos_line("admin", 0))
         return
-    if plan == "paid" and row is not None and row.paid_until is not None:
-        await message.reply_text(render.already_paid(row.paid_until))
+    if standing.plan == "paid" and standing.paid_until is not None:
+        await message.reply_text(render.already_paid(standing.paid_until))
         return
     markup = await upgrade_markup(context.bot, services, user.id)
     await message.reply_text(render.upgrade_offer(services.settings.bot.stars_monthly_price), reply_markup=markup)
@@ -144,13 +141,10 @@ async def usage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     services = _services(context)
-    async with services.sessions() as session:
-        row = await quota.get_user(session, user.id)
-    paid_until = row.paid_until if row else None
-    plan = quota.plan_of(is_admin=services.is_admin(user.id), paid_until=paid_until, now=datetime.now(UTC))
+    standing = await services.standing(user.id)
     limit = services.settings.bot.free_photos
-    used = min(row.free_used if row else 0, limit)
-    await message.reply_text(render.usage_text(plan, used=used, limit=limit, paid_until=paid_until))
+    text = render.usage_text(standing.plan, used=standing.free_used, limit=limit, paid_until=standing.paid_until)
+    await message.reply_text(text)
 
 
 async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -34,6 +34,28 @@ def free_left(*, free_used: int, free_limit: int) -> int:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """Where a user stands, for /start, /usage and /upgrade."""
+
+    plan: Plan
+    free_used: int  # capped at the limit (the counter can exceed it after FREE_PHOTOS is lowered)
+    free_left: int
+    paid_until: datetime | None
+
+
+async def standing(session: AsyncSession, *, user_id: int, is_admin: bool, free_limit: int, now: datetime) -> Standing:
+    user = await session.get(User, user_id)
+    used = user.free_used if user else 0
+    paid_until = user.paid_until if user else None
+    return Standing(
+        plan=plan_of(is_admin=is_admin, paid_until=paid_until, now=now),
+        free_used=min(used, free_limit),
+        free_left=free_left(free_used=used, free_limit=free_limit),
+        paid_until=paid_until,
+    )
+
+
+@dataclass(frozen=True)
 class Reservation:
     user_id: int
     plan: Plan

@@ -7,11 +7,12 @@ import html
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
+from bot import quota
 from bot.alerts import Alerter, ConfiguredModel
 from bot.budget import DbSpendingGuard
 from bot.db import make_engine, make_sessionmaker, upgrade_async
@@ -58,6 +59,16 @@ class Services:
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.bot.admin_user_ids
+
+    async def standing(self, user_id: int) -> quota.Standing:
+        async with self.sessions() as session:
+            return await quota.standing(
+                session,
+                user_id=user_id,
+                is_admin=self.is_admin(user_id),
+                free_limit=self.settings.bot.free_photos,
+                now=datetime.now(UTC),
+            )
 
     def remember_recheck(self, token: str, ticket: RecheckTicket) -> None:
         self.rechecks[token] = ticket
