@@ -11,12 +11,13 @@ import time
 import numpy
 import PIL
 
-from bench import fingerprint_speed, nearindex_lookup, prepare_saving
+from bench import budget_overshoot, fingerprint_speed, nearindex_lookup, prepare_saving
 
 BENCHMARKS = {
     "fingerprint": fingerprint_speed.run,
     "nearindex": nearindex_lookup.run,
     "prepare": prepare_saving.run,
+    "budget": budget_overshoot.run,
 }
 
 
