@@ -12,10 +12,11 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import payments, quota, render, workorders
+from bot import cards, payments, quota, render, workorders
+from bot.cards import CardTicket
 from bot.logs import correlation_id
 from bot.queues import PhotoRef
-from bot.services import RecheckTicket, Services
+from bot.services import Services
 from cmmsconnect import Reporter
 from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result
 
@@ -127,7 +128,7 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
     services = services_of(context)
-    ticket = services.rechecks.pop(query.data.partition(":")[2], None)
+    ticket = await cards.take(services.sessions, query.data.partition(":")[2])
     if ticket is None:
         await query.answer("I no longer have that photo. Please send it again.", show_alert=True)
         return
@@ -272,8 +273,8 @@ async def _answer(
     photo: bytes | None,
 ) -> None:
     token = secrets.token_urlsafe(9)
-    ticket = RecheckTicket(chat_id, refs, caption, result.analysis_id, result.analysis)
-    services.remember_recheck(token, ticket)
+    ticket = CardTicket(chat_id, refs, caption, result.analysis_id, result.analysis)
+    await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
     keyboard = workorders.card_keyboard(token, offer_work_order=not auto)
     await _edit(status, render.card(result.analysis, result.receipt), reply_markup=keyboard)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, MetaData, String, func
+from sqlalchemy import JSON, BigInteger, Integer, MetaData, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pipeline.models import NAMING, UTCDateTime
@@ -109,3 +109,17 @@ class AdminAlert(Base):
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Card(Base):
+    """An analysis card the bot sent; its buttons carry ``token`` (see bot/cards.py)."""
+
+    __tablename__ = "cards"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    refs: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    caption: Mapped[str | None] = mapped_column(Text)
+    analysis_id: Mapped[int | None] = mapped_column(Integer)
+    analysis: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -5,38 +5,25 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
-from bot import quota
+from bot import cards, quota
 from bot.alerts import Alerter, ConfiguredModel
 from bot.budget import DbSpendingGuard
 from bot.db import make_engine, make_sessionmaker, upgrade_async
-from bot.queues import AlbumCollector, ChatQueues, PhotoRef
+from bot.queues import AlbumCollector, ChatQueues
 from bot.settings import AppSettings
 from cmmsconnect import DeliveryReport, Outbox, build_connector
-from pipeline import Analysis, Pipeline, PipelineEvent, PriceTable, build_tiers, parse_cascade_names
+from pipeline import Pipeline, PipelineEvent, PriceTable, build_tiers, parse_cascade_names
 from pipeline.service import MAX_PHOTOS
 
 log = logging.getLogger(__name__)
 
 MAX_CONCURRENT_ANALYSES = 8
-RECHECK_MEMORY = 2000
-
-
-@dataclass(frozen=True)
-class RecheckTicket:
-    """What the buttons under a card need: the photos to re-check or attach, and the analysis to file."""
-
-    chat_id: int
-    refs: list[PhotoRef]
-    caption: str | None
-    analysis_id: int | None
-    analysis: Analysis | None = None
 
 
 @dataclass
@@ -49,7 +36,6 @@ class Services:
     queues: ChatQueues
     albums: AlbumCollector
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_ANALYSES))
-    rechecks: OrderedDict[str, RecheckTicket] = field(default_factory=OrderedDict)
     # work-order key → the Telegram status message to edit when the outbox reports on it (lost on restart;
     # a report without one is sent as a new reply to the card)
     wo_status: dict[str, int] = field(default_factory=dict)
@@ -69,11 +55,6 @@ class Services:
                 free_limit=self.settings.bot.free_photos,
                 now=datetime.now(UTC),
             )
-
-    def remember_recheck(self, token: str, ticket: RecheckTicket) -> None:
-        self.rechecks[token] = ticket
-        while len(self.rechecks) > RECHECK_MEMORY:
-            self.rechecks.popitem(last=False)
 
     async def on_work_order_dead(self, report: DeliveryReport) -> None:
         """A work order could not be filed within CMMS_DEAD_AFTER_HOURS: every admin hears of it."""
@@ -110,6 +91,9 @@ async def build_services(settings: AppSettings, application: Application) -> Ser
     services: Services
     pipeline = Pipeline(settings.pipeline, sessions, tiers, prices, on_event=lambda e: services.on_pipeline_event(e))
     await pipeline.start()
+    purged = await cards.purge(sessions, datetime.now(UTC))
+    if purged:
+        log.info("forgot %d analysis cards older than %s", purged, cards.KEEP)
     outbox = Outbox(
         sessions,
         build_connector(settings.cmms, sessions),

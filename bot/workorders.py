@@ -18,7 +18,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ContextTypes
 
-from bot.services import RecheckTicket, Services
+from bot import cards
+from bot.cards import CardTicket
+from bot.services import Services
 from cmmsconnect import DeliveryReport, OutboxEntry, Reporter, work_order_from_analysis
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None and query.data is not None and update.effective_user is not None
     services = _services(context)
     _, action, token = query.data.split(":", 2)
-    ticket = services.rechecks.get(token)
+    ticket = await cards.get(services.sessions, token)
     card = query.message if isinstance(query.message, Message) else None
     if ticket is None or ticket.analysis is None or card is None:
         await query.answer("I no longer have that analysis. Please send the photo again.", show_alert=True)
@@ -80,7 +82,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def file_work_order(
     services: Services,
     bot: Bot,
-    ticket: RecheckTicket,
+    ticket: CardTicket,
     card: Message,
     reporter: Reporter,
     *,

@@ -45,6 +45,15 @@ class Bot:
     app: Application  # type: ignore[type-arg]
     settings: AppSettings
 
+    async def restart(self) -> None:
+        """Stop this Application as run_polling would on SIGINT (the next ``start_bot`` is the new process)."""
+        assert self.app.updater is not None
+        await self.app.updater.stop()
+        await self.app.stop()
+        await self.app.shutdown()
+        assert self.app.post_shutdown is not None
+        await self.app.post_shutdown(self.app)
+
     @property
     def services(self) -> Services:
         services: Services = self.app.bot_data["services"]

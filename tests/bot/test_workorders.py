@@ -114,3 +114,29 @@ async def test_outbox_is_for_admins_only_and_retries(start_bot: Any, webhook: Fa
     bot.telegram.send_command(ADMIN, f"/outbox retry {row}")
     await bot.last_text(ANN, lambda t: t.startswith("✅ Work order"))
     assert len(webhook.events) == 1
+
+
+async def test_card_buttons_still_work_after_a_restart(start_bot: Any) -> None:
+    bot = await start_bot(cascade="gemini")
+    card = await analysed_card(bot)
+    await bot.restart()
+    restarted = await start_bot(cascade="gemini")
+    restarted.telegram.press_button(ANN, card.message_id, button(card, "wo:c:"))
+    text = await restarted.last_text(ANN, lambda t: t.startswith("✅ Work order"))
+    assert "Allen-Bradley PowerFlex 525" in text
+    restarted.telegram.press_button(ANN, card.message_id, button(card, "re:"))
+    await restarted.last_text(ANN, lambda t: "Re-checking" in t or "Allen-Bradley" in t)
+    assert len(restarted.providers.calls("gemini")) >= 1
+
+
+async def test_a_double_tap_on_recheck_re_checks_once(start_bot: Any) -> None:
+    bot = await start_bot(cascade="gemini")
+    card = await analysed_card(bot)
+    recheck = button(card, "re:")
+    bot.telegram.press_button(ANN, card.message_id, recheck)
+    bot.telegram.press_button(ANN, card.message_id, recheck, strict=False)
+    await bot.telegram.wait_for(lambda: len(bot.telegram.sent("answerCallbackQuery")) == 2)
+    await bot.last_text(ANN, lambda t: "Allen-Bradley" in t and "Re-checking" not in t)
+    answers = [c.get("text") for c in bot.telegram.sent("answerCallbackQuery")]
+    assert "I no longer have that photo. Please send it again." in answers
+    assert len(bot.providers.calls("gemini")) == 2, "the first analysis and exactly one re-check"

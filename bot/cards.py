@@ -1,0 +1,77 @@
+"""The analysis cards the bot has sent, so their buttons keep working after a restart or a deploy.
+
+A card's buttons carry only a short random token (Telegram allows 64 bytes of callback data); the row behind it
+holds what the buttons need: the photos' Telegram file ids (to re-check or attach them), the caption, and the
+analysis to file as a work order. Rows older than ``KEEP`` are purged; an old card then asks for the photo again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.models import Card
+from bot.queues import PhotoRef
+from pipeline import Analysis
+
+KEEP = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class CardTicket:
+    chat_id: int
+    refs: list[PhotoRef]
+    caption: str | None
+    analysis_id: int | None
+    analysis: Analysis | None = None
+
+
+async def remember(sessions: async_sessionmaker[AsyncSession], token: str, ticket: CardTicket, now: datetime) -> None:
+    async with sessions.begin() as session:
+        session.add(
+            Card(
+                token=token,
+                chat_id=ticket.chat_id,
+                refs=[
+                    {"file_id": r.file_id, "file_size": r.file_size, "message_id": r.message_id} for r in ticket.refs
+                ],
+                caption=ticket.caption,
+                analysis_id=ticket.analysis_id,
+                analysis=ticket.analysis.model_dump(mode="json") if ticket.analysis is not None else None,
+                created_at=now,
+            )
+        )
+
+
+async def get(sessions: async_sessionmaker[AsyncSession], token: str) -> CardTicket | None:
+    async with sessions() as session:
+        row = await session.get(Card, token)
+        return _ticket(row) if row is not None else None
+
+
+async def take(sessions: async_sessionmaker[AsyncSession], token: str) -> CardTicket | None:
+    """Get and forget in one transaction: a re-check consumes its card, so a double tap re-checks once."""
+    async with sessions.begin() as session:  # DELETE … RETURNING: of two concurrent takes, one gets the row
+        row = await session.scalar(delete(Card).where(Card.token == token).returning(Card))
+        return _ticket(row) if row is not None else None
+
+
+async def purge(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    async with sessions.begin() as session:
+        result = await session.execute(delete(Card).where(Card.created_at < now - KEEP))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _ticket(row: Card) -> CardTicket:
+    refs: list[dict[str, Any]] = row.refs
+    return CardTicket(
+        chat_id=row.chat_id,
+        refs=[PhotoRef(r["file_id"], r.get("file_size"), r["message_id"]) for r in refs],
+        caption=row.caption,
+        analysis_id=row.analysis_id,
+        analysis=Analysis.model_validate(row.analysis) if row.analysis is not None else None,
+    )
