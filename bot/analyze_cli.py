@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from bot import render
+from bot.budget import DbSpendingGuard
 from bot.db import make_engine, make_sessionmaker, upgrade_async
 from bot.settings import AppSettings
 from pipeline import (
@@ -36,9 +38,11 @@ async def analyze_photos(settings: AppSettings, paths: Sequence[Path], *, captio
         )
         await engine.dispose()
         return 3
-    pipeline = Pipeline(
-        settings.pipeline, make_sessionmaker(engine), tiers, PriceTable.load(settings.pipeline.prices_path)
-    )
+    sessions = make_sessionmaker(engine)
+    pipeline = Pipeline(settings.pipeline, sessions, tiers, PriceTable.load(settings.pipeline.prices_path))
+    # The same daily caps as the bot: spend from the command line counts against today's budget.
+    ttl = timedelta(seconds=settings.pipeline.request_timeout_s + 60)
+    guard = DbSpendingGuard(sessions, settings.bot, ttl=ttl)
     exit_code = 0
     try:
         await pipeline.start()
@@ -55,13 +59,16 @@ async def analyze_photos(settings: AppSettings, paths: Sequence[Path], *, captio
                 print(f"   … {plain(render.status_text(event))}", file=sys.stderr)
 
             try:
-                result = await pipeline.analyze([data], caption=caption, progress=progress, fresh=fresh)
+                result = await pipeline.analyze([data], caption=caption, guard=guard, progress=progress, fresh=fresh)
             except IntakeError as exc:
                 print(exc.user_message, file=sys.stderr)
                 exit_code = 1
                 continue
             except (NoTierAvailable, AnalysisFailed) as exc:
-                print(f"No tier could analyse {path.name}: {exc}", file=sys.stderr)
+                if isinstance(exc, NoTierAvailable) and exc.budget_refused:
+                    print(f"Not analysed: {path.name}: today's cloud budget is used up (see /budget)", file=sys.stderr)
+                else:
+                    print(f"No tier could analyse {path.name}: {exc}", file=sys.stderr)
                 for attempt in getattr(exc, "attempts", []):
                     print(f"   {attempt.tier:8} {attempt.outcome:18} {attempt.error or ''}", file=sys.stderr)
                 exit_code = 4

@@ -149,3 +149,15 @@ def test_workorders_export_writes_csv(env: FakeProviders, tmp_path: Path, capsys
     lines = target.read_text().splitlines()
     assert len(lines) == 2 and "tg-42-7" in lines[1] and "PowerFlex 525" in lines[1]
     assert "1 work orders written" in capsys.readouterr().err
+
+
+def test_analyze_respects_the_daily_budget(
+    env: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASCADE", "gemini")
+    monkeypatch.setenv("DAILY_BUDGET_USD", "0")
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(make_photo(4))
+    assert main([*NO_ENV_FILE, "analyze", str(photo)]) == 4
+    assert "today's cloud budget is used up" in capsys.readouterr().err
+    assert env.calls("gemini") == []
