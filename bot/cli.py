@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     analyze.add_argument("--caption", default=None)
     analyze.add_argument("--fresh", action="store_true", help="skip the cache")
     commands.add_parser("doctor", help="check the token, the database and every configured tier")
+    cost = commands.add_parser("cost", help="the admins' /cost report in the terminal, optionally with the chart")
+    cost.add_argument("period", nargs="?", default="7d", choices=["today", "7d", "30d", "all"])
+    cost.add_argument("--chart", type=Path, default=None, help="also write the daily-spend chart to this PNG")
     workorders = commands.add_parser("workorders", help="work orders kept by the outbox")
     workorders_commands = workorders.add_subparsers(dest="workorders_command", required=True)
     export = workorders_commands.add_parser("export", help="write every work order and its delivery state as CSV")
@@ -52,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.analyze_cli import analyze_photos
 
         return asyncio.run(analyze_photos(settings, args.photos, caption=args.caption, fresh=args.fresh))
+    if args.command == "cost":
+        return asyncio.run(cost_report(settings, args.period, args.chart))
     if args.command == "workorders":
         return asyncio.run(export_work_orders(settings, args.path))
     from bot.doctor import doctor
@@ -80,6 +85,33 @@ def migrate(settings: AppSettings) -> int:
 
     upgrade(settings.bot.database_url)
     log.info("database is at the latest migration")
+    return 0
+
+
+async def cost_report(settings: AppSettings, period: str, chart: Path | None) -> int:
+    from datetime import UTC, datetime
+
+    from bot import reports
+    from bot.db import make_engine, make_sessionmaker, upgrade_async
+    from pipeline import PriceTable
+
+    await upgrade_async(settings.bot.database_url)
+    engine = make_engine(settings.bot.database_url)
+    now = datetime.now(UTC)
+    model = settings.bot.cost_baseline_model
+    price = PriceTable.load(settings.pipeline.prices_path).lookup(model, now.date())
+    try:
+        async with make_sessionmaker(engine)() as session:
+            report = await reports.build_report(
+                session, reports.PERIODS[period], now, baseline_model=model, baseline=price
+            )
+    finally:
+        await engine.dispose()
+    print(plain(reports.report_text(report)))
+    if chart is not None:
+        png = await asyncio.to_thread(reports.chart_png, report.daily, f"Daily cloud spend by provider, {period}")
+        await asyncio.to_thread(chart.write_bytes, png)
+        print(f"chart written to {chart}", file=sys.stderr)
     return 0
 
 

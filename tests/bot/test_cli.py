@@ -161,3 +161,20 @@ def test_analyze_respects_the_daily_budget(
     assert main([*NO_ENV_FILE, "analyze", str(photo)]) == 4
     assert "today's cloud budget is used up" in capsys.readouterr().err
     assert env.calls("gemini") == []
+
+
+def test_cost_report_in_the_terminal_with_a_chart(
+    env: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASCADE", "ollama:0.8,gemini")
+    env.script("ollama", server_error(500))
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(make_photo(5))
+    assert main([*NO_ENV_FILE, "analyze", str(photo)]) == 0
+    assert main([*NO_ENV_FILE, "analyze", str(photo)]) == 0  # answered from the cache
+    capsys.readouterr()
+    chart = tmp_path / "spend.png"
+    assert main([*NO_ENV_FILE, "cost", "today", "--chart", str(chart)]) == 0
+    out = capsys.readouterr().out
+    assert "google" in out and "<b>" not in out
+    assert chart.read_bytes().startswith(b"\x89PNG")
