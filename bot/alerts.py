@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import budget
 from bot.models import AdminAlert
 from bot.settings import BotSettings
 from pipeline import PipelineEvent, PriceTable, format_usd
-from pipeline.models import ModelCall
+from pipeline.models import ModelCall, upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +174,7 @@ class Alerter:
         now = self._now()
         key = f"{alert.key}:{now.date().isoformat()}"[:160]
         async with self._sessions.begin() as session:
-            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            insert = upsert_insert(session)
             result = await session.execute(insert(AdminAlert).values(key=key, sent_at=now).on_conflict_do_nothing())
             claimed = result.rowcount == 1  # type: ignore[attr-defined]
         if claimed:

@@ -24,12 +24,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, literal, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import BudgetChange, BudgetLimit, SpendCounter, SpendReservation
 from bot.settings import BotSettings
-from pipeline.models import ModelCall
+from pipeline.models import ModelCall, upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +251,7 @@ class DbSpendingGuard:
         if user_id is not None:
             spent = spent.where(ModelCall.user_id == user_id)
         row = select(literal(scope), literal(day.isoformat()), spent.scalar_subquery()).where(true())  # SQLite
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = upsert_insert(session)
         await session.execute(
             insert(SpendCounter)
             .from_select(["scope", "day", "micro_usd"], row)

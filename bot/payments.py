@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
 from telegram.ext import ContextTypes
@@ -27,6 +26,7 @@ from telegram.ext import ContextTypes
 from bot import quota, render
 from bot.models import Payment, User
 from bot.services import Services
+from pipeline.models import upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ async def record_payment(
     granted_by: int | None = None,
 ) -> datetime | None:
     """Store the payment and extend the user's plan; None when this charge was credited already."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session)
     values = {
         "charge_id": charge_id, "kind": kind, "user_id": user_id, "currency": CURRENCY, "total_amount": total_amount,
         "days": days, "payload": payload[:128], "is_recurring": is_recurring, "paid_until": now,

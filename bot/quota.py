@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import User
+from pipeline.models import upsert_insert
 
 Plan = Literal["admin", "paid", "free"]
 
@@ -75,7 +75,7 @@ async def touch_user(
     now: datetime,
 ) -> None:
     """Create the user on first contact, refresh name and last-seen otherwise (one statement, race-free)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session)
     values = {"first_name": first_name[:128], "username": username, "language_code": language_code, "last_seen_at": now}
     await session.execute(
         insert(User)

@@ -19,13 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.fingerprint import hamming
 from pipeline.intake import Photo
 from pipeline.models import Photo as PhotoRow
-from pipeline.models import StoredAnalysis
+from pipeline.models import StoredAnalysis, upsert_insert
 from pipeline.nearindex import NearIndex
 from pipeline.types import Analysis
 
@@ -133,7 +132,7 @@ class AnalysisCache:
     ) -> StoredAnalysis:
         """Add the photos (idempotently) and the analysis in the caller's transaction; call ``remember`` after
         the commit so the index never points at a row that was rolled back."""
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = upsert_insert(session)
         for photo in photos:
             await session.execute(
                 insert(PhotoRow)
