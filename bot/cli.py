@@ -1,4 +1,4 @@
-"""``plc-copilot``: run | migrate | analyze PHOTO... | doctor."""
+"""``plc-copilot``: run | migrate | analyze PHOTO... | doctor | cost | workorders export."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.settings import AppSettings, load_settings
@@ -17,24 +17,69 @@ from bot.settings import AppSettings, load_settings
 log = logging.getLogger("plc_copilot")
 
 
+# One entry per subcommand: (help, add its arguments, run it). To add a command, write its two functions and
+# one line here; ``main`` needs no change.
+AddArguments = Callable[[argparse.ArgumentParser], None]
+Handler = Callable[[AppSettings, argparse.Namespace], int]
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    return None
+
+
+def _analyze_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("photos", nargs="+", type=Path)
+    parser.add_argument("--caption", default=None)
+    parser.add_argument("--fresh", action="store_true", help="skip the cache")
+
+
+def _cost_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("period", nargs="?", default="7d", choices=["today", "7d", "30d", "all"])
+    parser.add_argument("--chart", type=Path, default=None, help="also write the daily-spend chart to this PNG")
+
+
+def _workorders_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="workorders_command", required=True)
+    export = commands.add_parser("export", help="write every work order and its delivery state as CSV")
+    export.add_argument("path", help="CSV file to write, or - for standard output")
+
+
+def _analyze(settings: AppSettings, args: argparse.Namespace) -> int:
+    from bot.analyze_cli import analyze_photos
+
+    return asyncio.run(analyze_photos(settings, args.photos, caption=args.caption, fresh=args.fresh))
+
+
+def _doctor(settings: AppSettings, args: argparse.Namespace) -> int:
+    from bot.doctor import doctor
+
+    return asyncio.run(doctor(settings))
+
+
+COMMANDS: dict[str, tuple[str, AddArguments, Handler]] = {
+    "run": ("migrate the database and run the bot (polling)", _no_arguments, lambda s, a: run(s)),
+    "migrate": ("apply database migrations", _no_arguments, lambda s, a: migrate(s)),
+    "analyze": ("analyse photos without Telegram; prints the card and a receipt", _analyze_arguments, _analyze),
+    "doctor": ("check the token, the database, every configured tier, its model and price", _no_arguments, _doctor),
+    "cost": (
+        "the admins' /cost report in the terminal, optionally with the chart",
+        _cost_arguments,
+        lambda s, a: asyncio.run(cost_report(s, a.period, a.chart)),
+    ),
+    "workorders": (
+        "work orders kept by the outbox",
+        _workorders_arguments,
+        lambda s, a: asyncio.run(export_work_orders(s, a.path)),
+    ),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="plc-copilot", description="PLC Copilot Telegram bot")
     parser.add_argument("--env-file", default=".env", help="settings file (default: .env in the working directory)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="migrate the database and run the bot (polling)")
-    commands.add_parser("migrate", help="apply database migrations")
-    analyze = commands.add_parser("analyze", help="analyse photos without Telegram; prints the card and a receipt")
-    analyze.add_argument("photos", nargs="+", type=Path)
-    analyze.add_argument("--caption", default=None)
-    analyze.add_argument("--fresh", action="store_true", help="skip the cache")
-    commands.add_parser("doctor", help="check the token, the database and every configured tier")
-    cost = commands.add_parser("cost", help="the admins' /cost report in the terminal, optionally with the chart")
-    cost.add_argument("period", nargs="?", default="7d", choices=["today", "7d", "30d", "all"])
-    cost.add_argument("--chart", type=Path, default=None, help="also write the daily-spend chart to this PNG")
-    workorders = commands.add_parser("workorders", help="work orders kept by the outbox")
-    workorders_commands = workorders.add_subparsers(dest="workorders_command", required=True)
-    export = workorders_commands.add_parser("export", help="write every work order and its delivery state as CSV")
-    export.add_argument("path", help="CSV file to write, or - for standard output")
+    for name, (help_text, add_arguments, _handler) in COMMANDS.items():
+        add_arguments(commands.add_parser(name, help=help_text))
     args = parser.parse_args(argv)
     # Durations from python-telegram-bot as timedelta (PTB 23's behaviour) instead of deprecated numbers.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -44,38 +89,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # pydantic ValidationError is a ValueError
         print(f"Configuration error:\n{exc}", file=sys.stderr)
         return 2
+    from bot.db import DatabaseFolderError
     from bot.logs import setup_logging
 
     setup_logging(settings.bot.log_level, _secrets(settings))
-    if args.command == "run":
-        return run(settings)
-    if args.command == "migrate":
-        return migrate(settings)
-    if args.command == "analyze":
-        from bot.analyze_cli import analyze_photos
-
-        return asyncio.run(analyze_photos(settings, args.photos, caption=args.caption, fresh=args.fresh))
-    if args.command == "cost":
-        return asyncio.run(cost_report(settings, args.period, args.chart))
-    if args.command == "workorders":
-        return asyncio.run(export_work_orders(settings, args.path))
-    from bot.doctor import doctor
-
-    return asyncio.run(doctor(settings))
+    try:
+        return COMMANDS[args.command][2](settings, args)
+    except DatabaseFolderError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def run(settings: AppSettings) -> int:
-    problem = settings.bot.token_problem()
-    if problem:
-        print(problem, file=sys.stderr)
-        return 2
+    from bot.telegram_check import check_token
+
+    # Ask Telegram before anything else: a rejected token is one sentence here, not PTB's tracebacks later.
+    checked = asyncio.run(check_token(settings.bot))
+    if checked.problem is not None:
+        print(checked.problem, file=sys.stderr)
+        return 2 if checked.rejected else 1
     from telegram import Update
 
     from bot.app import build_application
 
     migrate(settings)
     application = build_application(settings)
-    log.info("starting PLC Copilot (polling %s)", settings.bot.telegram_api_url)
+    log.info("starting PLC Copilot as @%s (polling %s)", checked.username, settings.bot.telegram_api_url)
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
 

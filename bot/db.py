@@ -18,6 +18,31 @@ import migrations
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+class DatabaseFolderError(Exception):
+    """The SQLite file's folder cannot be created; the message says which folder and what to do."""
+
+
+def ensure_database_folder(url: str) -> None:
+    """Create the folder of a SQLite ``DATABASE_URL`` (SQLite creates the file but never its folder).
+
+    Every entry point goes through here — the engine *and* Alembic's own engine — so ``run``, ``migrate``,
+    ``analyze``, ``cost`` and ``workorders export`` work in a fresh clone whatever path ``DATABASE_URL`` names.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    if parsed.database.startswith("file:"):  # URI filenames (?uri=true) are the admin's business
+        return
+    folder = Path(parsed.database).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseFolderError(
+            f"Cannot create the folder {folder} for the database in DATABASE_URL ({exc.strerror or exc}). "
+            "Create it yourself or point DATABASE_URL at a writable place."
+        ) from exc
+
+
 def make_engine(url: str) -> AsyncEngine:
     """Create the async engine; for SQLite also create the parent folder and set WAL + busy timeout."""
     parsed = make_url(url)
@@ -25,8 +50,7 @@ def make_engine(url: str) -> AsyncEngine:
     connect_args: dict[str, Any] = {}
     if is_sqlite:
         connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_MS / 1000
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        ensure_database_folder(url)
     engine = create_async_engine(url, connect_args=connect_args)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -55,6 +79,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations (blocking; run from a thread when inside an event loop)."""
+    ensure_database_folder(url)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -10,8 +10,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bot.db import alembic_config, make_engine
+from bot.db import DatabaseFolderError, alembic_config, make_engine
 from bot.settings import AppSettings
+from bot.telegram_check import check_token
 from pipeline import PriceTable, TierError, build_tiers, lifecycle_warning, parse_cascade_names
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -19,8 +20,14 @@ OK, WARN, FAIL = "ok", "warn", "FAIL"
 
 async def doctor(settings: AppSettings) -> int:
     rows: list[tuple[str, str, str]] = []
-    problem = settings.bot.token_problem()
-    rows.append(("telegram token", FAIL if problem else OK, problem or "present and well-formed"))
+    checked = await check_token(settings.bot)
+    rows.append(
+        (
+            "telegram bot",
+            FAIL if checked.problem else OK,
+            checked.problem or f"@{checked.username}: Telegram accepted the token",
+        )
+    )
     rows.append(await _database(settings.bot.database_url))
     rows.extend(await _tiers(settings))
     missing = settings.cmms.missing()
@@ -38,7 +45,10 @@ async def doctor(settings: AppSettings) -> int:
 
 
 async def _database(url: str) -> tuple[str, str, str]:
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except DatabaseFolderError as exc:
+        return ("database", FAIL, str(exc))
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
     def current(connection: Connection) -> str | None:

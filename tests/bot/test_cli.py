@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from tests.bot.conftest import TOKEN
 from tests.conftest import make_photo
 from tests.fakes.http import free_port
 from tests.fakes.providers import FakeProviders, server_error
+from tests.fakes.telegram import FakeTelegram
 
 NO_ENV_FILE = ["--env-file", "/nonexistent/.env"]
 SETTINGS_VARS = (
@@ -31,6 +33,14 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeProvide
     with FakeProviders() as fake:
         for key, value in fake.settings_overrides().items():
             monkeypatch.setenv(key.upper(), str(value))
+        yield fake
+
+
+@pytest.fixture
+def telegram(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTelegram]:
+    with FakeTelegram(token=TOKEN) as fake:
+        monkeypatch.setenv("TELEGRAM_API_URL", fake.base_url)
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
         yield fake
 
 
@@ -90,13 +100,12 @@ def test_analyze_a_file_that_is_not_a_photo(
 
 
 def test_doctor_reports_each_check(
-    env: FakeProviders, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    env: FakeProviders, telegram: FakeTelegram, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:" + "A" * 35)
     monkeypatch.setenv("XAI_API_KEY", "wrong-key")
     assert main([*NO_ENV_FILE, "doctor"]) == 1  # database not migrated yet, grok key rejected
     out = capsys.readouterr().out
-    assert "telegram token  ok" in out
+    assert "telegram bot  ok    @plc_copilot_test_bot" in out
     assert "not migrated" in out
     assert "tier ollama" in out and "ready" in out
     assert "tier grok" in out and "FAIL" in out.split("tier grok")[1].splitlines()[0]
@@ -104,6 +113,38 @@ def test_doctor_reports_each_check(
     monkeypatch.setenv("XAI_API_KEY", env.settings_overrides()["xai_api_key"])
     assert main([*NO_ENV_FILE, "doctor"]) == 0
     assert "writable, migrated" in capsys.readouterr().out
+
+
+def test_doctor_says_telegram_rejected_the_token(
+    env: FakeProviders, telegram: FakeTelegram, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    revoked = TOKEN[:-4] + "dead"
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", revoked)
+    assert main([*NO_ENV_FILE, "doctor"]) == 1
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("telegram bot"))
+    assert "FAIL" in line and "Telegram rejected TELEGRAM_BOT_TOKEN: the token is wrong or was revoked" in line
+    assert revoked not in out and telegram.sent("getMe") == [{}]
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["cost"], ["workorders", "export", "-"]])
+def test_commands_create_the_database_folder(
+    env: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    database = tmp_path / "new" / "nested" / "bot.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{database}")
+    assert main([*NO_ENV_FILE, *command]) == 0
+    assert database.exists()
+
+
+def test_a_database_folder_that_cannot_be_created_is_explained(
+    env: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'file' / 'bot.db'}")
+    assert main([*NO_ENV_FILE, "migrate"]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot create the folder {tmp_path / 'file'}" in err and "DATABASE_URL" in err and "Traceback" not in err
 
 
 def test_doctor_warns_about_a_model_near_shutdown(

@@ -218,13 +218,14 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
 
     # -- HTTP ---------------------------------------------------------------------------------------
     def _api(self, request: Recorded, match: re.Match[str]) -> Reply:
-        if match["token"] != self.token:
-            return ApiError(401, "Unauthorized").reply()
         name, handler = self._handlers.get(match["method"].lower(), (match["method"], None))
         params, uploads = _parse_params(request)
         call = Call(name, params)
         with self._cond:
             self._calls.append(call)
+            if match["token"] != self.token:  # wrong or revoked token: Telegram's exact answer, recorded
+                call.error = "Unauthorized"
+                return ApiError(401, "Unauthorized").reply()
             pending = self._failures.get(name.lower())
             try:
                 if handler is None:  # Telegram says just "Not Found"; PTB turns it into InvalidToken
