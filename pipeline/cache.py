@@ -5,6 +5,9 @@ Semantics:
   same ``PROMPT_VERSION`` and younger than the TTL covers the same photos: byte-identical (same SHA-256 set,
   ``match="exact"``) or each photo within ``max_distance`` bits of pHash Hamming distance (``match="near"``).
   A near hit must be disclosed to the user: two motors of one model with different serial numbers hash alike.
+- The technician's caption is part of the question: a hit also needs the same caption (compared cleaned and
+  case-folded; no caption matches only no caption). Another user's caption may have asked something else, or
+  tried to steer the model, and its answer must not be handed to a different question.
 - Only accepted answers are stored; a low-confidence answer is not worth repeating for free.
 - A fresh analysis the user asked for supersedes the analysis it replaces, which then stops answering.
 - The near-duplicate index (``NearIndex``) lives in memory, keyed by analysis id with the first photo's pHash;
@@ -26,7 +29,13 @@ from pipeline.intake import Photo
 from pipeline.models import Photo as PhotoRow
 from pipeline.models import StoredAnalysis, upsert_insert
 from pipeline.nearindex import NearIndex
+from pipeline.sanitize import clean_text
 from pipeline.types import Analysis
+
+
+def question_key(caption: str | None) -> str:
+    """What makes two captions the same question: cleaned, whitespace collapsed, case-folded."""
+    return " ".join(clean_text(caption or "", multiline=False).casefold().split())
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ class AnalysisCache:
             self._index.add_many([r[0] for r in rows], [r[1] for r in rows])
         return len(rows)
 
-    async def lookup(self, photos: Sequence[Photo], now: datetime) -> CacheHit | None:
+    async def lookup(self, photos: Sequence[Photo], now: datetime, caption: str | None = None) -> CacheHit | None:
         if not photos:
             return None
         candidates = dict(self._index.nearest(photos[0].phash, self._max_distance))
@@ -83,7 +92,8 @@ class AnalysisCache:
             rows = (
                 await session.scalars(select(StoredAnalysis).where(StoredAnalysis.id.in_(candidates), *self._live(now)))
             ).all()
-            rows = [r for r in rows if len(r.photo_set) == len(photos)]
+            question = question_key(caption)
+            rows = [r for r in rows if len(r.photo_set) == len(photos) and question_key(r.caption) == question]
             needed = {sha for row in rows for sha in row.photo_set}
             phashes: dict[str, int] = {}
             if needed:

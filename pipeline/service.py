@@ -103,7 +103,7 @@ class Pipeline:
 
         if not fresh and replaces is None:
             await notify(progress, Progress(stage="cache"))
-            hit = await self._from_cache(loaded, request_id, user_id, started)
+            hit = await self._from_cache(loaded, request_id, user_id, started, caption)
             if hit is not None:
                 return hit
 
@@ -165,16 +165,26 @@ class Pipeline:
         )
         return Result(outcome.analysis, receipt, analysis_id)
 
-    async def cached(self, photos: Sequence[bytes], *, user_id: int | None = None) -> Result | None:
-        """The cached answer for these photos, or None; never calls a model (for users without quota)."""
+    async def cached(
+        self, photos: Sequence[bytes], *, caption: str | None = None, user_id: int | None = None
+    ) -> Result | None:
+        """The cached answer for these photos and this caption, or None; never calls a model (for users without
+        quota)."""
         started = self._clock()
         loaded = [await asyncio.to_thread(self.load, data) for data in photos[:MAX_PHOTOS]]
-        return await self._from_cache(loaded, str(uuid.uuid4()), user_id, started)
+        return await self._from_cache(loaded, str(uuid.uuid4()), user_id, started, caption)
+
+    async def discard(self, analysis_id: int) -> None:
+        """Stop answering from this cached analysis (the bot could not deliver it; a re-send must not repeat
+        the failure for 24 h)."""
+        async with self._sessions.begin() as session:
+            await self.cache.supersede(session, analysis_id)
+        self.cache.forget(analysis_id)
 
     async def _from_cache(
-        self, loaded: list[Photo], request_id: str, user_id: int | None, started: float
+        self, loaded: list[Photo], request_id: str, user_id: int | None, started: float, caption: str | None
     ) -> Result | None:
-        hit = await self.cache.lookup(loaded, self._now())
+        hit = await self.cache.lookup(loaded, self._now(), caption)
         if hit is None:
             return None
         log.info("cache hit (%s, %d bits) analysis %d", hit.match, hit.distance, hit.analysis_id)
