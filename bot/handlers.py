@@ -12,7 +12,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import cards, payments, quota, render, workorders
+from bot import cards, delivery, payments, quota, render, workorders
 from bot.cards import CardTicket
 from bot.logs import correlation_id
 from bot.queues import PhotoRef
@@ -209,12 +209,13 @@ async def process(
             return
         if result.receipt.source == "cache":
             await _release(services, reservation)
+            reservation = None
         log.info(
             "answered via %s (%s) confidence %.2f cost %d µUSD in %d ms",
             result.receipt.source, result.receipt.tier, result.receipt.confidence,
             result.receipt.cost_micro_usd, result.receipt.duration_ms,
         )  # fmt: skip
-        await _answer(services, status, result, chat_id, refs, caption, user_id=user_id, photo=photos[0])
+        await _answer_or_undo(services, status, result, chat_id, refs, caption, user_id, photos[0], reservation)
 
 
 async def _download(
@@ -243,9 +244,9 @@ async def _quota_exhausted(
     caption: str | None,
 ) -> None:
     """No free photo left: a photo already analysed is still answered (it costs nothing)."""
-    result = await services.pipeline.cached(photos, user_id=user_id)
+    result = await services.pipeline.cached(photos, caption=caption, user_id=user_id)
     if result is not None:
-        await _answer(services, status, result, chat_id, refs, caption, user_id=user_id, photo=photos[0])
+        await _answer_or_undo(services, status, result, chat_id, refs, caption, user_id, photos[0], None)
         return
     n = services.settings.bot.free_photos
     text = (
@@ -261,6 +262,31 @@ async def _quota_exhausted(
     await _edit(status, f"{text}\n\n{render.upgrade_offer(services.settings.bot.stars_monthly_price)}", markup)
 
 
+async def _answer_or_undo(
+    services: Services,
+    status: Message,
+    result: Result,
+    chat_id: int,
+    refs: list[PhotoRef],
+    caption: str | None,
+    user_id: int,
+    photo: bytes,
+    reservation: quota.Reservation | None,
+) -> None:
+    """Answer inside error handling: an answer that never arrived is not charged and not kept in the cache."""
+    try:
+        delivered = await _answer(services, status, result, chat_id, refs, caption, user_id=user_id, photo=photo)
+    except Exception:
+        log.exception("answering failed for user %s", user_id)
+        delivered = False
+        with contextlib.suppress(TelegramError):
+            await _edit(status, SOMETHING_WRONG)
+    if not delivered:
+        await _release(services, reservation)
+        if result.analysis_id is not None:
+            await services.pipeline.discard(result.analysis_id)
+
+
 async def _answer(
     services: Services,
     status: Message,
@@ -271,13 +297,16 @@ async def _answer(
     *,
     user_id: int,
     photo: bytes | None,
-) -> None:
+) -> bool:
+    """Send the card (``delivery`` falls back to plain text); False when nothing reached the user."""
     token = secrets.token_urlsafe(9)
     ticket = CardTicket(chat_id, refs, caption, result.analysis_id, result.analysis)
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
     keyboard = workorders.card_keyboard(token, offer_work_order=not auto)
-    await _edit(status, render.card(result.analysis, result.receipt), reply_markup=keyboard)
+    sent = await delivery.deliver_card(status, render.card(result.analysis, result.receipt), keyboard)
+    if sent is delivery.Delivery.LOST:
+        return False
     if auto:
         async with services.sessions() as session:
             row = await quota.get_user(session, user_id)
@@ -289,6 +318,7 @@ async def _answer(
         except Exception:
             log.exception("automatic work order failed for %s", chat_id)
             await status.reply_text("😕 I could not queue the work order. Tap <b>Re-check</b> or try again later.")
+    return True
 
 
 async def _edit(status: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:

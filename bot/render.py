@@ -1,18 +1,24 @@
 """What the technician reads: the analysis card, status lines and receipts, as Telegram HTML.
 
-Pure functions. Every value that came from a model or a user is escaped; the card never shows JSON or markdown.
-Telegram rejects messages over 4096 characters, so long lists are cut with a note rather than failing the send.
+Pure functions. Every value that came from a model or a user is cleaned (no control or bidi-override
+characters) and escaped; the card never shows JSON or markdown. Telegram refuses a message over 4,096 (a
+caption over 1,024) UTF-16 code units of *visible* text, so lengths are measured that way (``visible_length``)
+and a long card is cut by whole lines, least important first, rather than failing the send.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
-from html import escape
+from html import escape, unescape
 
 from pipeline.costs import format_usd
+from pipeline.sanitize import clean_text
 from pipeline.types import Analysis, Progress, Receipt
 
 MAX_MESSAGE = 4096
+MAX_CAPTION = 1024
 _MAX_ITEMS = 8
 
 _CONDITION = {"normal": "✅ Normal", "warning": "⚠️ Warning", "fault": "🛑 Fault", "unknown": "❔ Unknown"}
@@ -41,37 +47,79 @@ def status_text(progress: Progress) -> str:
 
 
 def card(analysis: Analysis, receipt: Receipt) -> str:
-    """The full reply for one analysis."""
-    lines: list[str] = []
-    title = " ".join(x for x in (analysis.manufacturer, analysis.model) if x)
-    head = escape(analysis.equipment_type)
-    lines.append(f"<b>🔧 {head}{' — ' + escape(title) if title else ''}</b>")
+    """The full reply for one analysis, within Telegram's 4,096 visible characters.
+
+    Composed of small blocks (heading, summary, actions, safety, notes, receipt), each a list of ``Line``s
+    whose HTML is complete on its own line, so cutting lines never leaves a tag open. When the card is too
+    long, the least important lines go first (later actions, then ratings and the summary); safety notes,
+    the heading and the receipt stay.
+    """
+    blocks = [
+        _heading(analysis),
+        _summary(analysis),
+        _actions(analysis),
+        _safety(analysis),
+        [Line(n, 7) for n in _notes(receipt)],
+        [Line(f"<i>{escape(receipt_line(receipt))}</i>", 10)],
+    ]
+    return fit(blocks, MAX_MESSAGE)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a card: complete HTML, and how much it matters when the card must be cut (higher stays)."""
+
+    html: str
+    weight: float
+    header: bool = False  # a section title, dropped when its section has no line left
+
+
+def _heading(analysis: Analysis) -> list[Line]:
+    title = " ".join(_field(x, 120) for x in (analysis.manufacturer, analysis.model) if x)
+    head = _field(analysis.equipment_type, 80)
+    lines = [Line(f"<b>🔧 {head}{' — ' + title if title else ''}</b>", 10)]
     if analysis.serial_number:
-        lines.append(f"Serial: <code>{escape(analysis.serial_number)}</code>")
-    lines.append(f"Condition: {_CONDITION[analysis.condition]} · Priority: {_PRIORITY[analysis.priority]}")
+        lines.append(Line(f"Serial: <code>{_field(analysis.serial_number, 120)}</code>", 8))
+    lines.append(Line(f"Condition: {_CONDITION[analysis.condition]} · Priority: {_PRIORITY[analysis.priority]}", 10))
     if analysis.fault_codes:
-        lines.append("<b>Fault codes:</b> " + ", ".join(f"<code>{escape(c)}</code>" for c in analysis.fault_codes))
+        codes = ", ".join(f"<code>{_field(c, 40)}</code>" for c in analysis.fault_codes[:_MAX_ITEMS])
+        lines.append(Line(f"<b>Fault codes:</b> {codes}", 8))
     if analysis.ratings:
-        ratings = " · ".join(f"{escape(k)} {escape(v)}" for k, v in list(analysis.ratings.items())[:12])
-        lines.append(f"<b>Ratings:</b> {ratings}")
-    if analysis.summary.strip():
-        lines.append("")
-        lines.append(escape(analysis.summary.strip()))
-    if analysis.recommended_actions:
-        lines.append("")
-        lines.append("<b>What to do</b>")
-        lines.extend(_numbered(analysis.recommended_actions))
-    if analysis.safety_notes:
-        lines.append("")
-        lines.append("<b>⚠️ Safety</b>")
-        lines.extend(f"• {escape(note)}" for note in analysis.safety_notes[:_MAX_ITEMS])
-    notes = _notes(receipt)
-    if notes:
-        lines.append("")
-        lines.extend(notes)
-    lines.append("")
-    lines.append(f"<i>{escape(receipt_line(receipt))}</i>")
-    return _fit("\n".join(lines))
+        shown = list(analysis.ratings.items())[:12]
+        ratings = " · ".join(f"{_field(k, 40)} {_field(v, 80)}" for k, v in shown)
+        lines.append(Line(f"<b>Ratings:</b> {ratings}", 4))
+    return lines
+
+
+def _summary(analysis: Analysis) -> list[Line]:
+    summary = clean_text(analysis.summary)
+    if not summary:
+        return []
+    return [Line(escape(clip_utf16(summary, 1000)), 5.5)]
+
+
+def _actions(analysis: Analysis) -> list[Line]:
+    if not analysis.recommended_actions:
+        return []
+    items = analysis.recommended_actions
+    lines = [Line("<b>What to do</b>", 6, header=True)]
+    lines += [Line(f"{i}. {_field(item, 300)}", 6 - i / 10) for i, item in enumerate(items[:_MAX_ITEMS], 1)]
+    if len(items) > _MAX_ITEMS:
+        lines.append(Line(f"… and {len(items) - _MAX_ITEMS} more", 3))
+    return lines
+
+
+def _safety(analysis: Analysis) -> list[Line]:
+    if not analysis.safety_notes:
+        return []
+    lines = [Line("<b>⚠️ Safety</b>", 9, header=True)]
+    lines += [Line(f"• {_field(note, 300)}", 9 - i / 100) for i, note in enumerate(analysis.safety_notes[:_MAX_ITEMS])]
+    return lines
+
+
+def _field(value: str, limit: int) -> str:
+    """A model's value for one line: no control/bidi characters, no line breaks, bounded, escaped."""
+    return escape(clip_utf16(clean_text(value, multiline=False), limit))
 
 
 def receipt_line(receipt: Receipt) -> str:
@@ -104,27 +152,86 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _numbered(items: list[str]) -> list[str]:
-    shown = [f"{i}. {escape(item)}" for i, item in enumerate(items[:_MAX_ITEMS], start=1)]
-    if len(items) > _MAX_ITEMS:
-        shown.append(f"… and {len(items) - _MAX_ITEMS} more")
-    return shown
+SHORTENED = "<i>… shortened to fit one message: tap Re-check or see the work order for the rest.</i>"
 
 
-def _fit(text: str) -> str:
-    """Cut at a line boundary so no tag is split; the receipt line is kept."""
-    if len(text) <= MAX_MESSAGE:
+def fit(blocks: list[list[Line]], limit: int) -> str:
+    """Join ``blocks`` (blank line between blocks) within ``limit`` visible UTF-16 units, dropping the lightest
+    lines first (the later of equal ones); a note says the card was shortened."""
+    lines = [(b, i, line) for b, block in enumerate(blocks) for i, line in enumerate(block)]
+
+    def compose(kept: list[tuple[int, int, Line]], shortened: bool) -> str:
+        by_block: dict[int, list[Line]] = {}
+        for b, _, line in kept:
+            by_block.setdefault(b, []).append(line)
+        parts = [ls for ls in by_block.values() if not all(line.header for line in ls)]
+        if shortened:
+            parts.insert(len(parts) - 1, [Line(SHORTENED, 0)])
+        return "\n\n".join("\n".join(line.html for line in ls) for ls in parts)
+
+    text = compose(lines, False)
+    while visible_length(text) > limit:
+        candidates = [x for x in lines if not x[2].header and x[2].weight < 10]
+        if not candidates:
+            break  # only the heading and receipt are left; each is bounded, so this is unreachable
+        lightest = min(candidates, key=lambda x: (x[2].weight, -x[0], -x[1]))
+        lines.remove(lightest)
+        text = compose(lines, True)
+    return text
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_text(html: str) -> str:
+    """What Telegram shows for our HTML: tags removed, entities decoded (we only emit escaped text)."""
+    return unescape(_TAG.sub("", html))
+
+
+def visible_length(html: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units of the text after entity parsing."""
+    return utf16_len(visible_text(html))
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip_utf16(text: str, limit: int) -> str:
+    """At most ``limit`` UTF-16 units (an emoji outside the BMP counts two), never splitting a character."""
+    if utf16_len(text) <= limit:
         return text
-    *body, receipt = text.split("\n")
-    note = "… (shortened)"
-    kept: list[str] = []
-    budget = MAX_MESSAGE - len(receipt) - len(note) - 4
-    for line in body:
-        if len(line) + 1 > budget:
+    out, used = [], 1  # room for the ellipsis
+    for ch in text:
+        size = 2 if ord(ch) > 0xFFFF else 1
+        if used + size > limit:
             break
-        kept.append(line)
-        budget -= len(line) + 1
-    return "\n".join([*kept, note, "", receipt])
+        out.append(ch)
+        used += size
+    return "".join(out).rstrip() + "…"
+
+
+def split_plain(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Plain text in pieces of at most ``limit`` UTF-16 units, cut at line breaks where possible (the
+    fallback when Telegram refuses a card: nothing is lost, it arrives as several messages)."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while utf16_len(line) > limit:
+            head = clip_utf16(line, limit)[:-1]
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(head)
+            line = line[len(head) :]
+        candidate = f"{current}\n{line}" if current else line
+        if utf16_len(candidate) > limit:
+            pieces.append(current)
+            candidate = line
+        current = candidate
+    if current.strip():
+        pieces.append(current)
+    return [p for p in pieces if p.strip()]
 
 
 WELCOME = (

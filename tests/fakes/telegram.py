@@ -130,6 +130,7 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
         self._messages: dict[int, list[BotMessage]] = defaultdict(list)
         self._calls: list[Call] = []
         self._failures: dict[str, list[ApiError]] = defaultdict(list)
+        self._refusals: list[list[Any]] = []  # [method, predicate, description, times left]
         self._files: dict[str, tuple[JSON, bytes]] = {}
         self._paths: dict[str, str] = {}
         self._commands: dict[str, Any] = {}
@@ -192,6 +193,12 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
         with self._cond:
             self._failures[method.lower()].append(ApiError(status, description, retry_after))
 
+    def refuse_when(self, method: str, when: Callable[[JSON], bool], description: str, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` whose fields satisfy ``when`` get a 400 with ``description``
+        (e.g. refuse only the card, not the status edits before it)."""
+        with self._cond:
+            self._refusals.append([method.lower(), when, description, times])
+
     def block_user(self, user_id: int) -> None:
         """From now on every call aimed at this chat gets 403 "bot was blocked by the user"."""
         with self._cond:
@@ -232,6 +239,10 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
                     raise ApiError(404, f"Not Found: FakeTelegram does not implement {name}")
                 if pending:
                     raise pending.pop(0)
+                for rule in self._refusals:
+                    if rule[0] == name.lower() and rule[3] > 0 and rule[1](params):
+                        rule[3] -= 1
+                        raise _bad(rule[2])
                 if isinstance(params.get("chat_id"), int) and params["chat_id"] in self._blocked:
                     raise ApiError(403, "Forbidden: bot was blocked by the user")
                 return Reply(json={"ok": True, "result": handler(params, uploads)})

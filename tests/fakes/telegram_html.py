@@ -1,6 +1,11 @@
 """Telegram's HTML parse mode as the fake Bot API checks it: only the tags Telegram allows, properly nested
 and closed, entities valid. Deliberately a little stricter than Telegram: a bare ``&``, ``<`` or ``>`` outside a
-tag is refused, so an unescaped user string fails in tests before it fails in production."""
+tag is refused, so an unescaped user string fails in tests before it fails in production.
+
+Nesting follows the Bot API's rules for entities: bold, italic, underline, strikethrough and spoiler can
+contain and be part of anything except ``pre`` and ``code`` (``code`` directly in ``pre`` names a language);
+blockquotes do not nest; links, code and custom emoji never contain each other. A link needs an ``href``.
+Length is checked by the caller (``telegram.py``) on the plain text this returns, in UTF-16 code units."""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ _TAGS = frozenset({
     "blockquote", "tg-emoji",
 })
 # fmt: on
+_VERBATIM = frozenset({"pre", "code"})  # contain no other entity (except code in pre)
+_EXCLUSIVE = frozenset({"a", "code", "pre", "tg-emoji"})  # never contain each other
 _BARE_AMP = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
@@ -26,6 +33,16 @@ class _TelegramHTML(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _TAGS or (tag == "span" and dict(attrs).get("class") != "tg-spoiler"):
             raise ValueError(f'Unsupported start tag "{tag}"')
+        if tag == "a" and not dict(attrs).get("href"):
+            raise ValueError('Can\'t find "href" attribute of the "a" tag')
+        language = tag == "code" and self.open[-1:] == ["pre"]  # <pre><code class="language-…">
+        verbatim = [t for t in self.open if t in _VERBATIM]
+        if verbatim and not language:
+            raise ValueError(f'Entity "{tag}" can\'t be nested in "{verbatim[-1]}"')
+        if tag == "blockquote" and "blockquote" in self.open:
+            raise ValueError('Entity "blockquote" can\'t be nested')
+        if tag in _EXCLUSIVE and not language and any(t in _EXCLUSIVE for t in self.open):
+            raise ValueError(f'Entity "{tag}" can\'t be nested in another link, code or emoji entity')
         self.open.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
