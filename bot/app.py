@@ -21,6 +21,7 @@ from telegram.ext import (
 from bot import admin, handlers, money, workorders
 from bot.services import build_services, close_services
 from bot.settings import AppSettings
+from bot.updates import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def build_application(settings: AppSettings) -> Application:  # type: ignore[typ
         .base_file_url(f"{api}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(ChatOrderedProcessor())  # chats concurrently, each chat in order (bot/updates/)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

@@ -219,6 +219,22 @@ class DbSpendingGuard:
             await self._finish(reservation_id, 0, now, expired=True)
         return len(stale)
 
+    async def release_interrupted(self, user_ids: set[int], created_before: datetime) -> int:
+        """Free what a process that died (bot/updates/recovery.py) had reserved for these users, before expiry."""
+        async with self._sessions() as session:
+            stale = list(
+                await session.scalars(
+                    select(SpendReservation.id).where(
+                        SpendReservation.settled_at.is_(None),
+                        SpendReservation.user_id.in_(user_ids),
+                        SpendReservation.created_at < created_before,
+                    )
+                )
+            )
+        for reservation_id in stale:
+            await self._finish(reservation_id, 0, self._now(), expired=True)
+        return len(stale)
+
     async def _finish(self, reservation_id: int, actual: int, now: datetime, *, expired: bool = False) -> None:
         async with self._sessions.begin() as session:
             row = (

@@ -1,4 +1,5 @@
-"""Telegram handlers: thin. They validate, reply at once, and queue the photo work on the chat's queue."""
+"""Telegram handlers: thin. They validate, acknowledge at once, and do the photo work in the update's own turn
+(bot/updates/ runs chats concurrently and each chat in order, so a slow analysis delays no one else)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.cards import CardTicket
 from bot.logs import correlation_id
 from bot.queues import PhotoRef
 from bot.services import Services
+from bot.updates import inbox
 from cmmsconnect import Reporter
 from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result
 
@@ -48,6 +50,10 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None or user.is_bot:
         raise ApplicationHandlerStop
     services = services_of(context)
+    profile = quota.Profile(user.first_name, user.username, user.language_code)
+    now = datetime.now(UTC)
+    if not services.known_users.needs_touch(user.id, profile, now):
+        return  # a known user, unchanged: no write on every update
     async with services.sessions.begin() as session:
         await quota.touch_user(
             session,
@@ -55,8 +61,9 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             first_name=user.first_name,
             username=user.username,
             language_code=user.language_code,
-            now=datetime.now(UTC),
+            now=now,
         )
+    services.known_users.touched(user.id, profile, now)
 
 
 def _kind(update: Update) -> str:
@@ -90,7 +97,7 @@ async def not_a_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo or an image file: reply with a status message now, queue the analysis on the chat's queue."""
+    """A photo or an image file: acknowledge it, then analyse and answer (in this chat's order, other chats run)."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     services = services_of(context)
@@ -100,28 +107,46 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         assert message.document is not None
         ref = PhotoRef(message.document.file_id, message.document.file_size, message.message_id)
-    chat_id = message.chat_id
+    chat_id, update_id = message.chat_id, update.update_id
     cid = correlation_id.get()
 
     if message.media_group_id:
         album, is_new = services.albums.add(chat_id, message.media_group_id, ref, message.caption)
-        if not is_new:
+        if not is_new:  # the album's first item answers for it; this update is done when that answer is
+            album.finishers.append(services.updates.keep_open(update_id))
             return
-        status = await message.reply_text("🔎 Analyzing… (collecting the album)")
-
-        async def album_job() -> None:
-            complete = await services.albums.complete(album)
-            await process(services, context, user.id, chat_id, complete.refs, complete.caption, status, cid=cid)
-
-        services.queues.submit(chat_id, album_job)
+        status = await _acknowledge(services, message, update_id, "🔎 Analyzing… (collecting the album)")
+        services.updates.let_chat_continue(update_id)  # the album's later items must get in while we collect
+        complete = await services.albums.complete(album)
+        try:
+            await process(
+                services, context, user.id, chat_id, complete.refs, complete.caption, status, cid=cid,
+                update_id=update_id,
+            )  # fmt: skip
+        finally:
+            for finish in complete.finishers:
+                await finish()
         return
 
-    status = await message.reply_text("🔎 Analyzing…")
+    status = await _acknowledge(services, message, update_id, "🔎 Analyzing…")
+    await process(services, context, user.id, chat_id, [ref], message.caption, status, cid=cid, update_id=update_id)
 
-    async def job() -> None:
-        await process(services, context, user.id, chat_id, [ref], message.caption, status, cid=cid)
 
-    services.queues.submit(chat_id, job)
+async def _acknowledge(services: Services, message: Message, update_id: int, text: str) -> Message:
+    """The status message: new, or after a restart the one the interrupted attempt left (edited, not resent)."""
+    resumed = services.updates.resumed_status(update_id)
+    if resumed is not None:
+        try:
+            edited = await message.get_bot().edit_message_text(
+                f"{text} (picked up again after a restart)", chat_id=message.chat_id, message_id=resumed
+            )
+            if isinstance(edited, Message):
+                return edited
+        except TelegramError:
+            log.warning("could not reuse status message %s; sending a new one", resumed, exc_info=True)
+    status = await message.reply_text(text)
+    await services.updates.note_status(update_id, status.message_id)
+    return status
 
 
 async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -137,15 +162,11 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         with contextlib.suppress(BadRequest):
             await query.message.edit_reply_markup(reply_markup=None)
     status = await context.bot.send_message(ticket.chat_id, "🔎 Re-checking with a fresh analysis…")
-    user_id, cid = update.effective_user.id, correlation_id.get()
-
-    async def job() -> None:
-        await process(
-            services, context, user_id, ticket.chat_id, ticket.refs, ticket.caption, status,
-            cid=cid, replaces=ticket.analysis_id, fresh=True,
-        )  # fmt: skip
-
-    services.queues.submit(ticket.chat_id, job)
+    await services.updates.note_status(update.update_id, status.message_id)
+    await process(
+        services, context, update.effective_user.id, ticket.chat_id, ticket.refs, ticket.caption, status,
+        cid=correlation_id.get(), update_id=update.update_id, replaces=ticket.analysis_id, fresh=True,
+    )  # fmt: skip
 
 
 async def process(
@@ -158,6 +179,7 @@ async def process(
     status: Message,
     *,
     cid: str,
+    update_id: int,
     fresh: bool = False,
     replaces: int | None = None,
 ) -> None:
@@ -177,6 +199,8 @@ async def process(
                     free_limit=services.settings.bot.free_photos,
                     now=datetime.now(UTC),
                 )
+                if reservation is not None and reservation.counts_against_quota:  # recovery gives it back
+                    await inbox.hold_quota(session, update_id, user_id)
             if reservation is None:
                 await _quota_exhausted(services, status, photos, user_id, chat_id, refs, caption)
                 return
@@ -189,33 +213,35 @@ async def process(
                 replaces=replaces,
             )  # fmt: skip
         except IntakeError as exc:
-            await _release(services, reservation)
+            await _release(services, reservation, update_id)
             await _edit(status, "📷 " + exc.user_message)
             return
         except NoTierAvailable as exc:
             log.warning("no tier available for user %s (budget refused: %s)", user_id, exc.budget_refused)
-            await _release(services, reservation)
+            await _release(services, reservation, update_id)
             await _edit(status, render.BUDGET_PAUSED if exc.budget_refused else NO_TIER)
             return
         except AnalysisFailed as exc:
             log.warning("analysis failed: %s", exc)
-            await _release(services, reservation)
+            await _release(services, reservation, update_id)
             await _edit(status, ALL_FAILED)
             return
         except Exception:
             log.exception("photo processing failed for user %s", user_id)
-            await _release(services, reservation)
+            await _release(services, reservation, update_id)
             await _edit(status, SOMETHING_WRONG)
             return
         if result.receipt.source == "cache":
-            await _release(services, reservation)
+            await _release(services, reservation, update_id)
             reservation = None
         log.info(
             "answered via %s (%s) confidence %.2f cost %d µUSD in %d ms",
             result.receipt.source, result.receipt.tier, result.receipt.confidence,
             result.receipt.cost_micro_usd, result.receipt.duration_ms,
         )  # fmt: skip
-        await _answer_or_undo(services, status, result, chat_id, refs, caption, user_id, photos[0], reservation)
+        await _answer_or_undo(
+            services, status, result, chat_id, refs, caption, user_id, photos[0], reservation, update_id=update_id
+        )
 
 
 async def _download(
@@ -272,6 +298,8 @@ async def _answer_or_undo(
     user_id: int,
     photo: bytes,
     reservation: quota.Reservation | None,
+    *,
+    update_id: int | None = None,
 ) -> None:
     """Answer inside error handling: an answer that never arrived is not charged and not kept in the cache."""
     try:
@@ -282,7 +310,7 @@ async def _answer_or_undo(
         with contextlib.suppress(TelegramError):
             await _edit(status, SOMETHING_WRONG)
     if not delivered:
-        await _release(services, reservation)
+        await _release(services, reservation, update_id)
         if result.analysis_id is not None:
             await services.pipeline.discard(result.analysis_id)
 
@@ -329,11 +357,13 @@ async def _edit(status: Message, text: str, reply_markup: InlineKeyboardMarkup |
             raise
 
 
-async def _release(services: Services, reservation: quota.Reservation | None) -> None:
+async def _release(services: Services, reservation: quota.Reservation | None, update_id: int | None) -> None:
     if reservation is None:
         return
     async with services.sessions.begin() as session:
         await quota.release(session, reservation)
+        if reservation.counts_against_quota and update_id is not None:
+            await inbox.hold_quota(session, update_id, None)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

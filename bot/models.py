@@ -123,3 +123,22 @@ class Card(Base):
     analysis_id: Mapped[int | None] = mapped_column(Integer)
     analysis: Mapped[dict[str, object] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class InboxUpdate(Base):
+    """A Telegram update the bot accepted (see bot/updates/inbox.py): recorded before it is acted on, so a
+    redelivery is recognised, and kept until done, so work a crash interrupted is found at the next start.
+    ``status_*`` names the message that says "Analyzing…"; ``quota_user_id`` a free photo this update holds."""
+
+    __tablename__ = "update_inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    done: Mapped[bool] = mapped_column(default=False, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    quota_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,7 +1,5 @@
-"""Ordering and batching of photo work.
+"""Batching of photo work (the order of updates is bot/updates/).
 
-``ChatQueues``: handlers return at once and the work runs as a task, so a 30-second cloud call never delays
-another chat; each chat's jobs are chained so one technician's photos are answered in the order sent.
 ``AlbumCollector``: Telegram delivers an album as separate updates sharing a ``media_group_id``; the first
 item opens a batch and queues one job, which waits until no item has arrived for ``wait_s`` seconds.
 """
@@ -10,38 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
-
-
-class ChatQueues:
-    def __init__(self, spawn: Spawn) -> None:
-        self._spawn = spawn
-        self._tails: dict[int, asyncio.Task[None]] = {}
-
-    def submit(self, chat_id: int, job: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
-        previous = self._tails.get(chat_id)
-
-        async def run() -> None:
-            if previous is not None and not previous.done():
-                await asyncio.wait([previous])  # its failure is its own; ours still runs
-            await job()
-
-        task = self._spawn(run())
-        self._tails[chat_id] = task
-
-        def forget(done: asyncio.Task[None]) -> None:
-            if self._tails.get(chat_id) is done:
-                del self._tails[chat_id]
-
-        task.add_done_callback(forget)
-        return task
-
-    def pending(self) -> int:
-        return len(self._tails)
 
 
 @dataclass
@@ -58,6 +26,7 @@ class Album:
     caption: str | None = None
     extra: int = 0  # items beyond the limit, ignored
     last_added: float = field(default_factory=time.monotonic)
+    finishers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # the later items' updates
 
 
 class AlbumCollector:

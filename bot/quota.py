@@ -4,12 +4,16 @@ The quota is reserved *before* any model call with one conditional UPDATE (``fre
 concurrent photos from one user can never together take more than what is left: the database serialises the
 writes and each either takes a unit or does not. A reservation is released when the analysis fails or is
 answered from the cache (both free). ``plan_of`` is the pure rule; the rest is thin SQL.
+
+``KnownUsers`` spares the database a write per update: a user this process has written, whose name is unchanged,
+is written again only to refresh ``last_seen_at`` once per ``TOUCH_EVERY`` (``needs_touch`` is the rule).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -19,6 +23,8 @@ from bot.models import User
 from pipeline.models import upsert_insert
 
 Plan = Literal["admin", "paid", "free"]
+
+TOUCH_EVERY = timedelta(hours=1)  # last_seen_at is for reports by day; an hour's precision is plenty
 
 
 def plan_of(*, is_admin: bool, paid_until: datetime | None, now: datetime) -> Plan:
@@ -116,3 +122,38 @@ async def release(session: AsyncSession, reservation: Reservation) -> None:
         .values(free_used=User.free_used - 1)
         .execution_options(synchronize_session=False)
     )
+
+
+@dataclass(frozen=True)
+class Profile:
+    first_name: str
+    username: str | None
+    language_code: str | None
+
+
+def needs_touch(known: tuple[Profile, datetime] | None, profile: Profile, now: datetime) -> bool:
+    """Pure: write the user row when we have not written it, the profile changed, or last-seen is an hour old."""
+    if known is None:
+        return True
+    written, at = known
+    return written != profile or now - at >= TOUCH_EVERY
+
+
+class KnownUsers:
+    """What this process last wrote for each recent user (bounded, least recently seen forgotten first)."""
+
+    def __init__(self, max_users: int = 50_000) -> None:
+        self._max = max_users
+        self._known: OrderedDict[int, tuple[Profile, datetime]] = OrderedDict()
+
+    def needs_touch(self, user_id: int, profile: Profile, now: datetime) -> bool:
+        known = self._known.get(user_id)
+        if known is not None:
+            self._known.move_to_end(user_id)
+        return needs_touch(known, profile, now)
+
+    def touched(self, user_id: int, profile: Profile, now: datetime) -> None:
+        self._known[user_id] = (profile, now)
+        self._known.move_to_end(user_id)
+        while len(self._known) > self._max:
+            self._known.popitem(last=False)

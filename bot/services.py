@@ -15,8 +15,10 @@ from bot import cards, quota
 from bot.alerts import Alerter, ConfiguredModel
 from bot.budget import DbSpendingGuard
 from bot.db import make_engine, make_sessionmaker, upgrade_async
-from bot.queues import AlbumCollector, ChatQueues
+from bot.queues import AlbumCollector
 from bot.settings import AppSettings
+from bot.updates import ChatOrderedProcessor, UpdateRunner, recover
+from bot.updates import inbox as update_inbox
 from cmmsconnect import DeliveryReport, Outbox, build_connector
 from pipeline import Pipeline, PipelineEvent, PriceTable, build_tiers, parse_cascade_names
 from pipeline.service import MAX_PHOTOS
@@ -24,6 +26,7 @@ from pipeline.service import MAX_PHOTOS
 log = logging.getLogger(__name__)
 
 MAX_CONCURRENT_ANALYSES = 8
+INBOX_KEEP = timedelta(days=2)  # Telegram redelivers for at most 24 h
 
 
 @dataclass
@@ -33,8 +36,9 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     pipeline: Pipeline
     outbox: Outbox
-    queues: ChatQueues
+    updates: UpdateRunner  # inbox, per-chat order, recovery (bot/updates/)
     albums: AlbumCollector
+    known_users: quota.KnownUsers = field(default_factory=quota.KnownUsers)
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_ANALYSES))
     # work-order key → the Telegram status message to edit when the outbox reports on it (lost on restart;
     # a report without one is sent as a new reply to the card)
@@ -81,6 +85,7 @@ class Services:
 
 
 async def build_services(settings: AppSettings, application: Application) -> Services:  # type: ignore[type-arg]
+    started_at = datetime.now(UTC)  # updates accepted before this belong to a previous process
     url = settings.bot.database_url
     await upgrade_async(url)
     engine = make_engine(url)
@@ -106,7 +111,7 @@ async def build_services(settings: AppSettings, application: Application) -> Ser
         sessions=sessions,
         pipeline=pipeline,
         outbox=outbox,
-        queues=ChatQueues(lambda coro: application.create_task(coro)),
+        updates=_runner(application, sessions),
         albums=AlbumCollector(wait_s=settings.bot.album_wait_s, max_photos=MAX_PHOTOS),
         application=application,
     )
@@ -122,8 +127,21 @@ async def build_services(settings: AppSettings, application: Application) -> Ser
     # a reservation outlives any request (REQUEST_TIMEOUT_S) before it counts as crashed and expires
     ttl = timedelta(seconds=settings.pipeline.request_timeout_s + 60)
     services.guard = DbSpendingGuard(sessions, settings.bot, ttl=ttl, on_settled=services.alerts.check_spend)
+    async with sessions.begin() as session:
+        await update_inbox.purge(session, finished_before=started_at - INBOX_KEEP)
+    await recover(
+        sessions, services.updates, application.bot, started_at=started_at,
+        release_budget=services.guard.release_interrupted,
+    )  # fmt: skip
     log.info("services ready: tiers %s, database %s", ", ".join(tiers) or "none", engine.url.render_as_string())
     return services
+
+
+def _runner(application: Application, sessions: async_sessionmaker[AsyncSession]) -> UpdateRunner:  # type: ignore[type-arg]
+    processor = application.update_processor
+    assert isinstance(processor, ChatOrderedProcessor), "build_application installs it"
+    processor.bind(sessions, application.update_queue.put)
+    return processor
 
 
 async def close_services(services: Services) -> None:

@@ -115,7 +115,11 @@ async def file_work_order(
     )
     services.wo_status[work_order.key] = status.message_id
     await _keep_only_recheck(card, token)
-    await deliver(services, bot)
+    # In the background: a CMMS that takes 15 s must not hold this chat's next update; the report edits `status`.
+    if services.application is not None:
+        services.application.create_task(_deliver_logged(services, bot), name=f"deliver {work_order.key}")
+    else:
+        await _deliver_logged(services, bot)
 
 
 async def deliver(services: Services, bot: Bot) -> None:
@@ -126,10 +130,13 @@ async def deliver(services: Services, bot: Bot) -> None:
 
 async def outbox_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     services = context.application.bot_data.get("services")
-    if services is None:
-        return
+    if services is not None:
+        await _deliver_logged(services, context.bot)
+
+
+async def _deliver_logged(services: Services, bot: Bot) -> None:
     try:
-        await deliver(services, context.bot)
+        await deliver(services, bot)
     except Exception:
         log.exception("outbox delivery step failed")
 

@@ -1,16 +1,18 @@
-"""``plc-copilot run`` as a real process against the fake Bot API: the entry point, polling, SIGINT shutdown."""
+"""``plc-copilot run`` as a real process against the fake Bot API: the entry point, polling, SIGINT shutdown, and
+what a ``kill -9`` in the middle of an analysis leaves behind (bot/updates/recovery.py)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.bot.conftest import TOKEN
 from tests.conftest import make_photo
-from tests.fakes.providers import FakeProviders
+from tests.fakes.providers import FakeProviders, Text, analysis_json
 from tests.fakes.telegram import FakeTelegram
 
 
@@ -22,6 +24,34 @@ def last_text(telegram: FakeTelegram) -> str:
 def clean_env() -> dict[str, str]:
     """The test runner's environment without anything that would configure the bot."""
     return {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_HOST", "_TOKEN", "DATABASE_URL"))}
+
+
+def start_process(telegram: FakeTelegram, providers: FakeProviders, folder: Path) -> subprocess.Popen[str]:
+    env = clean_env()
+    env.update({key.upper(): str(value) for key, value in providers.settings_overrides().items()})
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=telegram.base_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'run.db'}",
+        CASCADE="gemini",
+        LOG_LEVEL="INFO",
+    )
+    # Popen returns at once; the test's event loop only waits on the fake's state until the final communicate().
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    return output
 
 
 async def test_run_answers_start_and_a_photo_then_stops_cleanly(tmp_path: Path) -> None:
@@ -40,14 +70,14 @@ async def test_run_answers_start_and_a_photo_then_stops_cleanly(tmp_path: Path) 
             text=True,
         )
         try:
-            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=30)
+            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=60)
             telegram.send_command(42, "/start")
             await telegram.wait_for(lambda: "PLC Copilot" in last_text(telegram))
             telegram.send_photo(42, make_photo(1))
             await telegram.wait_for(lambda: "Allen-Bradley" in last_text(telegram))
         finally:
             process.send_signal(signal.SIGINT)
-            output, _ = process.communicate(timeout=30)
+            output, _ = process.communicate(timeout=60)
         assert process.returncode == 0, output
         assert "starting PLC Copilot as @plc_copilot_test_bot" in output and TOKEN not in output
         assert (tmp_path / "data" / "plc-copilot.db").exists()
@@ -68,3 +98,35 @@ def test_run_with_a_rejected_token_says_so_in_one_sentence(tmp_path: Path) -> No
     assert done.stdout == "" and done.stderr.count("\n") == 1, done.stderr
     assert "Telegram rejected TELEGRAM_BOT_TOKEN" in done.stderr and "@BotFather" in done.stderr
     assert "Traceback" not in done.stderr and revoked not in done.stderr and TOKEN not in done.stderr
+
+
+async def test_kill_9_mid_analysis_then_restart_answers_the_photo_and_charges_it_once(tmp_path: Path) -> None:
+    with FakeTelegram(token=TOKEN) as telegram, FakeProviders() as providers:
+        providers.script("gemini", Text(analysis_json(), delay=20))  # the first attempt never gets its answer
+        first = start_process(telegram, providers, tmp_path)
+        try:
+            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=60)
+            telegram.send_photo(42, make_photo(1))
+            await telegram.wait_for(lambda: providers.calls("gemini"), timeout=60)
+        finally:
+            first.kill()  # SIGKILL: no shutdown code runs
+            first.communicate(timeout=60)
+        assert "Analyzing" in last_text(telegram)
+        with sqlite3.connect(tmp_path / "run.db") as db:
+            assert db.execute("SELECT free_used FROM users WHERE id = 42").fetchone() == (1,), "reserved, not settled"
+            assert db.execute("SELECT count(*) FROM spend_reservations WHERE settled_at IS NULL").fetchone() == (1,)
+
+        second = start_process(telegram, providers, tmp_path)
+        try:
+            await telegram.wait_for(lambda: "Allen-Bradley" in last_text(telegram), timeout=60)
+        finally:
+            stop(second)
+        messages = telegram.bot_messages(42)
+        assert len(messages) == 1, "the old status message became the card; no second one"
+        assert any("picked up again after a restart" in (h or "") for h in messages[0].history)
+        assert len(providers.calls("gemini")) == 2
+        with sqlite3.connect(tmp_path / "run.db") as db:
+            assert db.execute("SELECT free_used FROM users WHERE id = 42").fetchone() == (1,), "one photo, once"
+            assert db.execute("SELECT count(*) FROM update_inbox WHERE NOT done").fetchone() == (0,)
+            unsettled = "SELECT count(*) FROM spend_reservations WHERE settled_at IS NULL"
+            assert db.execute(unsettled).fetchone() == (0,), "the dead call's budget estimate was released"

@@ -122,6 +122,7 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
         self._seq = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._queue: list[JSON] = []  # not yet confirmed by the bot
+        self._again: list[JSON] = []  # redelivered, whatever the bot confirmed (see redeliver)
         self._injected: list[tuple[int, float, JSON]] = []  # (chat, order in chat, update) for dump()
         self._confirmed = 0  # highest getUpdates offset seen
         self._allowed: list[str] | None = None
@@ -187,6 +188,13 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
             self._injected.append((chat_id, order, update))
             self._cond.notify_all()
         return update
+
+    def redeliver(self, update: JSON) -> None:
+        """Deliver an update a second time, as Telegram does when a webhook answer is lost or the bot died before
+        confirming it: it comes at the head of the next ``getUpdates`` even if its id is below the offset."""
+        with self._cond:
+            self._again.append(copy.deepcopy(update))
+            self._cond.notify_all()
 
     def fail_next(self, method: str, status: int, description: str, retry_after: int | None = None) -> None:
         """The next call to ``method`` gets this error (queued: call twice to fail twice)."""
@@ -275,8 +283,9 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
             if self._allowed is not None:  # Telegram never delivers the other kinds
                 self._queue = [u for u in self._queue if set(u) & set(self._allowed)]
             remaining = deadline - time.monotonic()
-            if self._queue or self._stopping or remaining <= 0:
-                return copy.deepcopy(self._queue[:limit])
+            if self._queue or self._again or self._stopping or remaining <= 0:
+                again, self._again = self._again, []
+                return again + copy.deepcopy(self._queue[:limit])
             self._cond.wait(remaining)
 
     def _delete_webhook(self, params: JSON, uploads: dict[str, Upload]) -> bool:

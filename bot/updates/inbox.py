@@ -1,0 +1,119 @@
+"""The update inbox: one ``update_inbox`` row per Telegram update, written before the update is acted on.
+
+Recording first is what makes the rest possible: a redelivered update (Telegram retries a webhook until it gets a
+2xx, and long polling re-sends whatever was not confirmed before a crash) finds its row and is dropped; an update
+whose row is not ``done`` at start-up was interrupted, and the row holds what recovery needs — the update itself,
+the status message to correct, and the free photo it had reserved (set in the same transaction as the
+reservation, cleared in the same transaction as its release, so the two can never disagree).
+
+Plain SQL that SQLite and PostgreSQL both run; every write is one statement keyed by ``update_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import InboxUpdate
+from pipeline.models import upsert_insert
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """An accepted update whose work did not finish (the process died)."""
+
+    update_id: int
+    chat_id: int | None
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    status_message_id: int | None
+    quota_user_id: int | None
+
+
+async def accept(
+    session: AsyncSession, *, update_id: int, chat_id: int | None, kind: str, payload: dict[str, Any], now: datetime
+) -> bool:
+    """Record the update; False when it was recorded before (a redelivery)."""
+    insert = upsert_insert(session)
+    # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING through SQLAlchemy (SCALE-FACTS)
+    inserted = await session.scalar(
+        insert(InboxUpdate)
+        .values(
+            update_id=update_id,
+            chat_id=chat_id,
+            kind=kind[:16],
+            payload=payload,
+            done=False,
+            attempts=1,
+            accepted_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(InboxUpdate.update_id)
+    )
+    return inserted is not None
+
+
+async def finish(session: AsyncSession, update_id: int, now: datetime) -> None:
+    """The update's work is over (answered, refused or failed with the user told): nothing left to recover."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(done=True, finished_at=now, quota_user_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def note_status(session: AsyncSession, update_id: int, message_id: int) -> None:
+    """The message that tells the user this update's progress; recovery corrects it if the work is cut short."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(status_message_id=message_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def hold_quota(session: AsyncSession, update_id: int, user_id: int | None) -> None:
+    """Call in the transaction that reserves (user id) or releases (None) the update's free photo."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(quota_user_id=user_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def interrupted(session: AsyncSession, *, accepted_before: datetime) -> list[Interrupted]:
+    """Updates accepted before ``accepted_before`` (this process's start) and never finished, oldest first."""
+    rows = await session.scalars(
+        select(InboxUpdate)
+        .where(InboxUpdate.done.is_(False), InboxUpdate.accepted_at < accepted_before)
+        .order_by(InboxUpdate.update_id)
+    )
+    return [
+        Interrupted(r.update_id, r.chat_id, r.kind, dict(r.payload), r.attempts, r.status_message_id, r.quota_user_id)
+        for r in rows
+    ]
+
+
+async def retry(session: AsyncSession, update_id: int, now: datetime) -> None:
+    """Count one more attempt and take the row as accepted by this process (so it is not recovered twice)."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(attempts=InboxUpdate.attempts + 1, accepted_at=now, quota_user_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def purge(session: AsyncSession, *, finished_before: datetime) -> int:
+    """Forget finished updates once no redelivery can come (Telegram keeps undelivered updates 24 h)."""
+    result = await session.execute(
+        delete(InboxUpdate).where(InboxUpdate.done.is_(True), InboxUpdate.finished_at < finished_before)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

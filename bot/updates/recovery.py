@@ -1,0 +1,94 @@
+"""After a crash: every update accepted but not finished is run again, or the user is told plainly.
+
+At start-up (before polling begins) the inbox lists the updates a previous process accepted and never finished.
+For each, in one transaction: the free photo it had reserved is given back and the attempt is counted. A message
+(a photo, a command) is then replayed through the runner, in its chat's order, editing its old status message
+instead of sending a new one; the second interruption of the same update, or a button press (its callback query
+has expired by now), is not tried again — its status message (or a new one) says what happened and that nothing
+was charged. Budget estimates the dead process had reserved for those users are released too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, Update
+from telegram.error import TelegramError
+
+from bot import quota
+from bot.updates import inbox
+from bot.updates.inbox import Interrupted
+from bot.updates.runner import UpdateRunner
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 2  # an update that was interrupted twice may be what crashes the bot: do not try a third time
+INTERRUPTED = (
+    "😕 I was restarted while working on this and could not finish it. Nothing was charged and your free "
+    "photo was not used. Please send it again."
+)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    replayed: int
+    told: int
+    quota_released: int
+
+
+def should_replay(entry: Interrupted) -> bool:
+    """Pure: messages are replayed once; buttons are not (their query expired with the old process)."""
+    return entry.kind == "message" and entry.attempts < MAX_ATTEMPTS
+
+
+async def recover(
+    sessions: async_sessionmaker[AsyncSession],
+    runner: UpdateRunner,
+    bot: Bot,
+    *,
+    started_at: datetime,
+    release_budget: Callable[[set[int], datetime], Awaitable[int]] | None = None,
+) -> Recovered:
+    async with sessions() as session:
+        entries = await inbox.interrupted(session, accepted_before=started_at)
+    replayed = told = released = 0
+    for entry in entries:
+        replay = should_replay(entry)
+        async with sessions.begin() as session:
+            if entry.quota_user_id is not None:
+                await quota.release(session, quota.Reservation(entry.quota_user_id, "free"))
+                released += 1
+            if replay:
+                await inbox.retry(session, entry.update_id, started_at)
+            else:
+                await inbox.finish(session, entry.update_id, started_at)
+        if replay:
+            await runner.replay(Update.de_json(entry.payload, bot), entry.status_message_id)
+            replayed += 1
+        elif entry.chat_id is not None and (entry.status_message_id is not None or entry.kind == "message"):
+            await _tell(bot, entry)
+            told += 1
+    users = {e.quota_user_id for e in entries if e.quota_user_id is not None}
+    users |= {e.chat_id for e in entries if e.chat_id is not None and e.chat_id > 0}  # private chat id = user id
+    if release_budget is not None and users:
+        freed = await release_budget(users, started_at)
+        if freed:
+            log.warning("released %d budget reservations of interrupted work", freed)
+    if entries:
+        log.warning("recovered %d interrupted updates: %d replayed, %d told", len(entries), replayed, told)
+    return Recovered(replayed, told, released)
+
+
+async def _tell(bot: Bot, entry: Interrupted) -> None:
+    assert entry.chat_id is not None
+    try:
+        if entry.status_message_id is not None:
+            await bot.edit_message_text(INTERRUPTED, chat_id=entry.chat_id, message_id=entry.status_message_id)
+        else:
+            await bot.send_message(entry.chat_id, INTERRUPTED)
+    except TelegramError:
+        log.warning("could not tell chat %s about interrupted update %s", entry.chat_id, entry.update_id, exc_info=True)

@@ -1,0 +1,110 @@
+"""The update path end to end (bot/updates/): chats run concurrently, each chat in order, every update once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.models import InboxUpdate, User
+from tests.bot.conftest import ANN, BOB
+from tests.conftest import make_photo
+from tests.fakes.cmms import SLOW, FakeWebhookReceiver
+from tests.fakes.providers import Text, analysis_json
+
+HELP = "How to use"
+
+
+def finished(text: str) -> bool:
+    return "Analyzing" not in text
+
+
+async def test_two_chats_interleaved_keep_their_own_order_and_neither_waits(start_bot: Any) -> None:
+    bot = await start_bot(cascade="gemini")
+    bot.providers.script("gemini", Text(analysis_json(), delay=1.5))
+    bot.telegram.send_photo(ANN, make_photo(1))
+    bot.telegram.send_command(ANN, "/help")  # must wait for Ann's photo: her chat is in order
+    bot.telegram.send_command(BOB, "/help")  # must not: another chat
+    await bot.last_text(BOB, lambda t: HELP in t)
+    last = bot.telegram.last_message(ANN)
+    assert last is not None and last.plain is not None and "Analyzing" in last.plain, "Bob did not wait for Ann"
+    await bot.last_text(ANN, lambda t: HELP in t)
+    ann = [m.plain or "" for m in bot.telegram.bot_messages(ANN)]
+    assert "Allen-Bradley" in ann[0] and HELP in ann[1]
+    calls = bot.telegram.sent(chat_id=ANN)
+    card_at = next(n for n, c in enumerate(calls) if "PowerFlex" in str(c.get("text", "")))
+    help_at = next(n for n, c in enumerate(calls) if HELP in str(c.get("text", "")))
+    assert card_at < help_at, "Ann's /help was answered only after her photo's card"
+
+
+@pytest.fixture
+def webhook() -> Iterator[FakeWebhookReceiver]:
+    with FakeWebhookReceiver(secret="hook-secret") as receiver:
+        receiver.slow_s = 4.0
+        yield receiver
+
+
+async def test_a_slow_cmms_delays_no_one(start_bot: Any, webhook: FakeWebhookReceiver) -> None:
+    bot = await start_bot(
+        cascade="gemini",
+        outbox_poll_s=3600,
+        cmms_backend="webhook",
+        cmms_webhook_url=f"{webhook.base_url}/hook",
+        cmms_webhook_secret="hook-secret",
+        cmms_timeout_s=10.0,
+    )
+    bot.telegram.send_photo(ANN, make_photo(1))
+    await bot.last_text(ANN, finished)
+    card = bot.telegram.last_message(ANN)
+    assert card is not None
+    webhook.fail_next("receive", SLOW)
+    create = next(b for b in card.buttons if b.startswith("wo:c:"))
+    bot.telegram.press_button(ANN, card.message_id, create)
+    await bot.last_text(ANN, lambda t: t.startswith("📝 Filing"))
+    bot.telegram.send_command(BOB, "/help")
+    bot.telegram.send_command(ANN, "/help")  # Ann's own next update does not wait for the CMMS either
+    await bot.last_text(BOB, lambda t: HELP in t)
+    await bot.last_text(ANN, lambda t: HELP in t)
+    assert not webhook.events or len(webhook.events) == 1
+    filing = bot.telegram.bot_messages(ANN)[-2]
+    assert filing.plain is not None and filing.plain.startswith("📝 Filing"), "answered while the CMMS hangs"
+    await bot.telegram.wait_for(lambda: (bot.telegram.bot_messages(ANN)[-2].plain or "").startswith("✅"), timeout=15)
+
+
+async def test_the_same_update_delivered_twice_is_processed_once(start_bot: Any) -> None:
+    bot = await start_bot(cascade="gemini")
+    photo = bot.telegram.send_photo(ANN, make_photo(1))
+    await bot.last_text(ANN, finished)
+    bot.telegram.redeliver(photo)
+    bot.telegram.send_command(ANN, "/help")  # same chat, after the duplicate: answered means it was handled
+    await bot.last_text(ANN, lambda t: HELP in t)
+    assert len(bot.providers.calls("gemini")) == 1
+    assert len(bot.telegram.bot_messages(ANN)) == 2, "one card, one help: nothing for the duplicate"
+    async with bot.services.sessions() as session:
+        user = await session.scalar(select(User).where(User.id == ANN))
+        rows = list(await session.scalars(select(InboxUpdate).order_by(InboxUpdate.update_id)))
+    assert user is not None and user.free_used == 1
+    assert [r.done for r in rows] == [True, True] and rows[0].quota_user_id is None
+
+
+async def test_a_known_user_costs_no_write_per_update(start_bot: Any) -> None:
+    bot = await start_bot()
+    bot.telegram.send_command(ANN, "/help")
+    await bot.last_text(ANN, lambda t: HELP in t)
+    async with bot.services.sessions.begin() as session:
+        user = await session.get(User, ANN)
+        assert user is not None
+        user.first_name = "changed behind the bot's back"
+    bot.telegram.send_command(ANN, "/help")
+    await bot.telegram.wait_for(lambda: len(bot.telegram.bot_messages(ANN)) == 2)
+    async with bot.services.sessions() as session:
+        user = await session.get(User, ANN)
+        assert user is not None and user.first_name == "changed behind the bot's back", "not written again"
+    bot.telegram.user(ANN, first_name="Ann")
+    bot.telegram.send_command(ANN, "/help")
+    await bot.telegram.wait_for(lambda: len(bot.telegram.bot_messages(ANN)) == 3)
+    async with bot.services.sessions() as session:
+        user = await session.get(User, ANN)
+        assert user is not None and user.first_name == "Ann", "a changed name is written"
