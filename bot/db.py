@@ -1,5 +1,10 @@
-"""Engine construction and migrations. SQLite runs in WAL mode with a busy timeout so the bot's concurrent
-updates, the job queue and the CLI can share one file; every connection gets the same pragmas."""
+"""Engine construction and migrations, for SQLite (the embedded default) and PostgreSQL (psycopg 3, the fleet).
+
+SQLite runs in WAL mode with a busy timeout so the bot's concurrent updates, the job queue and the CLI can share
+one file; every connection gets the same pragmas. A PostgreSQL URL may be written the way libpq and most hosts
+print it (``postgresql://`` or ``postgres://``); it is pointed at the async psycopg 3 driver here, the one
+Procrastinate also uses, so one URL serves the bot, the CLI and Alembic.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,25 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 import migrations
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+POSTGRES_DRIVER = "postgresql+psycopg"
+
+
+def database_url(url: str) -> URL:
+    """The URL with its async driver: ``postgresql://`` / ``postgres://`` → psycopg 3; others unchanged."""
+    parsed = make_url("postgresql" + url.removeprefix("postgres") if url.startswith("postgres://") else url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    return parsed
+
+
+def is_postgres(url: str) -> bool:
+    return database_url(url).get_backend_name() == "postgresql"
 
 
 class DatabaseFolderError(Exception):
@@ -45,13 +63,17 @@ def ensure_database_folder(url: str) -> None:
 
 def make_engine(url: str) -> AsyncEngine:
     """Create the async engine; for SQLite also create the parent folder and set WAL + busy timeout."""
-    parsed = make_url(url)
+    parsed = database_url(url)
     is_sqlite = parsed.get_backend_name() == "sqlite"
     connect_args: dict[str, Any] = {}
+    options: dict[str, Any] = {}
     if is_sqlite:
         connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_MS / 1000
         ensure_database_folder(url)
-    engine = create_async_engine(url, connect_args=connect_args)
+    else:
+        # a server restart or an idle-timeout in a proxy (PgBouncer) closes pooled connections under us
+        options["pool_pre_ping"] = True
+    engine = create_async_engine(parsed, connect_args=connect_args, **options)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -73,12 +95,17 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    rendered = database_url(url).render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     return config
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations (blocking; run from a thread when inside an event loop)."""
+    """Apply migrations (blocking; run from a thread when inside an event loop).
+
+    Safe to run from several processes at once: ``migrations/env.py`` holds a lock (advisory on PostgreSQL) for
+    the whole upgrade, so the second process waits and then finds the database at head.
+    """
     ensure_database_folder(url)
     command.upgrade(alembic_config(url), revision)
 
