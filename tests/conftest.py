@@ -1,11 +1,17 @@
-"""Fixtures shared by every test package: a migrated SQLite database and synthetic photos."""
+"""Fixtures shared by every test package: a migrated database on each backend, and synthetic photos.
+
+Every test that asks for ``db_url`` (or ``sessions``, or a fixture built on them) runs twice: on SQLite, the
+embedded default, and on a real PostgreSQL (see ``tests/pg.py``; skipped with a reason where none is reachable,
+a failure under ``PLC_REQUIRE_POSTGRES=1``). Tests that touch no database run once.
+"""
 
 from __future__ import annotations
 
 import io
 import os
 import random
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +19,63 @@ from PIL import Image, ImageDraw
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import make_engine, make_sessionmaker, upgrade
+from tests.pg import MigratedDatabase, PgServer, server_url
 
 # python-telegram-bot 22 warns (an error under our pytest config) when a duration such as RetryAfter.retry_after
 # is read as a number; this opts in to the timedelta behaviour that PTB 23 makes the default. main() sets it too.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server = PgServer.connect(server_url())  # skips (or fails under PLC_REQUIRE_POSTGRES=1) when unreachable
+    yield server
+    server.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server: PgServer) -> MigratedDatabase:
+    return MigratedDatabase(pg_server)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once per session; each test gets a copy (migrating every test's file cost ~0.2 s each)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A SQLite file built by migrating, never by create_all."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    upgrade(url)
-    return url
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A database built by migrating, never by create_all: a SQLite file, or the session's PostgreSQL database
+    emptied for this test."""
+    if backend == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    database: MigratedDatabase = request.getfixturevalue("pg_database")
+    return database.fresh()
+
+
+@pytest.fixture
+def empty_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database that exists but was never migrated (a new SQLite path, or a new PostgreSQL database)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = server.create("empty")
+    yield server.url_of(name)
+    server.drop(name)
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ SETTINGS_VARS = (
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeProviders]:
+def env(monkeypatch: pytest.MonkeyPatch, empty_db_url: str) -> Iterator[FakeProviders]:
     for name in SETTINGS_VARS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)  # an unmigrated database, SQLite and PostgreSQL
     with FakeProviders() as fake:
         for key, value in fake.settings_overrides().items():
             monkeypatch.setenv(key.upper(), str(value))
@@ -50,9 +50,11 @@ def test_run_without_token_says_what_to_set(env: FakeProviders, capsys: pytest.C
     assert "TELEGRAM_BOT_TOKEN" in err and ".env" in err and "@BotFather" in err
 
 
-def test_migrate_creates_the_database(env: FakeProviders, tmp_path: Path) -> None:
+def test_migrate_creates_the_database(env: FakeProviders, empty_db_url: str) -> None:
+    from tests.bot.test_migrations import _tables
+
     assert main([*NO_ENV_FILE, "migrate"]) == 0
-    assert (tmp_path / "cli.db").exists()
+    assert {"users", "cmms_outbox"} <= _tables(empty_db_url)
 
 
 def test_analyze_prints_the_card_and_a_receipt(
@@ -157,7 +159,9 @@ def test_doctor_warns_about_a_model_near_shutdown(
     assert "gemini-2.5-flash" in out and ("shuts down on 2026-12-01" in out or "shut down by the provider" in out)
 
 
-def test_workorders_export_writes_csv(env: FakeProviders, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_workorders_export_writes_csv(
+    env: FakeProviders, empty_db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import asyncio
     from datetime import UTC, datetime
 
@@ -165,7 +169,7 @@ def test_workorders_export_writes_csv(env: FakeProviders, tmp_path: Path, capsys
     from cmmsconnect import CmmsSettings, Outbox, Reporter, build_connector, work_order_from_analysis
     from tests.fakes.providers import analysis_json
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    url = empty_db_url
     upgrade(url)
 
     async def file_one() -> None:

@@ -1,42 +1,61 @@
-from pathlib import Path
+"""The one Alembic history builds, takes down and rebuilds the schema on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
 
 import sqlalchemy as sa
 
 from bot.db import downgrade, upgrade
 
 
-def _tables(path: Path) -> set[str]:
-    engine = sa.create_engine(f"sqlite:///{path}")
+def sync_engine(url: str) -> sa.Engine:
+    """A blocking engine on the same database (psycopg 3 is sync and async under one driver name)."""
+    return sa.create_engine(url.replace("sqlite+aiosqlite:", "sqlite:"))
+
+
+def _tables(url: str) -> set[str]:
+    engine = sync_engine(url)
     try:
         return set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
 
 
-def test_upgrade_from_empty_then_downgrade_to_base_and_back(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
-    assert {"users", "photos", "analyses", "model_calls"} <= _tables(path)
-    downgrade(url, "base")
-    assert _tables(path) == {"alembic_version"}
-    upgrade(url)
-    assert {"users", "photos", "analyses", "model_calls"} <= _tables(path)
+def test_upgrade_from_empty_then_downgrade_to_base_and_back(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    assert {"users", "photos", "analyses", "model_calls"} <= _tables(empty_db_url)
+    downgrade(empty_db_url, "base")
+    assert _tables(empty_db_url) == {"alembic_version"}
+    upgrade(empty_db_url)
+    assert {"users", "photos", "analyses", "model_calls"} <= _tables(empty_db_url)
 
 
-def test_models_and_migrations_agree(tmp_path: Path) -> None:
+def test_models_and_migrations_agree(db_url: str) -> None:
     """Autogenerate against the migrated database finds nothing: no model change is missing a migration."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
     from migrations.metadata import combined_metadata
 
-    path = tmp_path / "m.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    engine = sa.create_engine(f"sqlite:///{path}")
+    engine = sync_engine(db_url)
     try:
         with engine.connect() as connection:
             diff = compare_metadata(MigrationContext.configure(connection), combined_metadata())
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_processes_starting_together_do_not_race_the_migration(empty_db_url: str) -> None:
+    """Two processes upgrade one empty database at once: both succeed (they queue on a lock, see
+    migrations/env.py; without it they raced to create the same tables and one failed)."""
+    code = "import sys; from bot.db import upgrade; upgrade(sys.argv[1])"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, empty_db_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], errors
+    assert {"users", "cmms_outbox", "spend_counters"} <= _tables(empty_db_url)

@@ -1,9 +1,9 @@
-"""Shared fixtures: a migrated SQLite database per test, a fixed clock, a sample analysis, fake CMMSs."""
+"""Shared fixtures: a migrated database per test (both backends), a fixed clock, a sample analysis, fake CMMSs."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import make_engine, make_sessionmaker, upgrade_async
 from cmmsconnect import Reporter, WorkOrder, work_order_from_analysis
 from tests.fakes.cmms import FakeAtlas, FakeMaintainX, FakeOdoo, FakeWebhookReceiver
 
@@ -57,12 +56,9 @@ def make_wo(key: str = "tg-1-2", *, photo: bytes | None = None, **overrides: Any
 
 
 @pytest.fixture
-async def sessionmaker(tmp_path: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'plc.db'}"
-    await upgrade_async(url)  # env.py runs its own event loop, so migrate from a thread
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
+def sessionmaker(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """The shared ``sessions`` fixture (a migrated database on each backend) under this package's name."""
+    return sessions
 
 
 @pytest.fixture
