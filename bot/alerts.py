@@ -175,12 +175,13 @@ class Alerter:
         key = f"{alert.key}:{now.date().isoformat()}"[:160]
         async with self._sessions.begin() as session:
             insert = upsert_insert(session)
-            result = await session.execute(insert(AdminAlert).values(key=key, sent_at=now).on_conflict_do_nothing())
-            claimed = result.rowcount == 1  # type: ignore[attr-defined]
+            # RETURNING, not rowcount: psycopg 3 reports −1 for ON CONFLICT DO NOTHING (SQLAlchemy issue 10696)
+            claim = insert(AdminAlert).values(key=key, sent_at=now).on_conflict_do_nothing().returning(AdminAlert.key)
+            claimed = (await session.execute(claim)).first() is not None
         if claimed:
             log.warning("admin alert %s", key)
             await self._notify(alert.text)
-        return bool(claimed)
+        return claimed
 
     async def on_pipeline_event(self, event: PipelineEvent) -> None:
         await self.send_once(event_alert(event))

@@ -175,9 +175,8 @@ class DbSpendingGuard:
                 scopes: list[tuple[str, int | None, int | None]] = [(GLOBAL, None, caps.daily)]
                 if user_id is not None:
                     scopes.append((user_scope(user_id), user_id, caps.for_user(user_id)))
-                for scope, uid, cap in scopes:
-                    await self._seed(session, scope, day, uid)
-                    if not await self._take(session, scope, day, estimate_micro_usd, cap):
+                for scope, uid, cap in sorted(scopes, key=_by_scope):  # the one lock order (see _by_scope)
+                    if not await self._take(session, scope, day, uid, estimate_micro_usd, cap):
                         raise _Refused(f"{scope} cap {cap}")  # rolls back what an earlier scope took
                 row = SpendReservation(
                     day=day.isoformat(),
@@ -249,14 +248,41 @@ class DbSpendingGuard:
                 return  # settled already (or expired): never twice
             day, user_id, estimate = row
             scopes = [GLOBAL] if user_id is None else [GLOBAL, user_scope(user_id)]
-            await session.execute(
-                update(SpendCounter)
-                .where(SpendCounter.scope.in_(scopes), SpendCounter.day == day)
-                .values(micro_usd=SpendCounter.micro_usd + (actual - estimate))
-                .execution_options(synchronize_session=False)
-            )
+            for scope in sorted(scopes):  # one statement per row, in reserve's order: no deadlock between them
+                await session.execute(
+                    update(SpendCounter)
+                    .where(SpendCounter.scope == scope, SpendCounter.day == day)
+                    .values(micro_usd=SpendCounter.micro_usd + (actual - estimate))
+                    .execution_options(synchronize_session=False)
+                )
         if expired:
             log.warning("spend reservation %d expired unsettled (~%d µUSD freed)", reservation_id, estimate)
+
+    async def _take(
+        self, session: AsyncSession, scope: str, day: date, user_id: int | None, estimate: int, cap: int | None
+    ) -> bool:
+        """Add ``estimate`` to the scope's counter if it stays within ``cap``; False when it would not.
+
+        The common path is the one conditional UPDATE. Only when it matched nothing do we look whether the day's
+        counter exists at all, and create it from the ledger if not: summing the day's ledger on every call cost
+        0.3–0.55 s with 2 M ledger rows (issue 10); now it runs once per scope and day.
+        """
+        if await self._add(session, scope, day, estimate, cap):
+            return True
+        exists = select(SpendCounter.micro_usd).where(SpendCounter.scope == scope, SpendCounter.day == day.isoformat())
+        if (await session.execute(exists)).first() is not None:
+            return False  # the cap refuses it
+        await self._seed(session, scope, day, user_id)
+        return await self._add(session, scope, day, estimate, cap)
+
+    async def _add(self, session: AsyncSession, scope: str, day: date, estimate: int, cap: int | None) -> bool:
+        query = update(SpendCounter).where(SpendCounter.scope == scope, SpendCounter.day == day.isoformat())
+        if cap is not None:
+            query = query.where(SpendCounter.micro_usd + estimate <= cap)
+        result = await session.execute(
+            query.values(micro_usd=SpendCounter.micro_usd + estimate).returning(SpendCounter.scope)
+        )
+        return result.first() is not None
 
     async def _seed(self, session: AsyncSession, scope: str, day: date, user_id: int | None) -> None:
         """Create the day's counter from the ledger if it does not exist yet (one statement, race-free)."""
@@ -274,14 +300,11 @@ class DbSpendingGuard:
             .on_conflict_do_nothing(index_elements=["scope", "day"])
         )
 
-    async def _take(self, session: AsyncSession, scope: str, day: date, estimate: int, cap: int | None) -> bool:
-        query = update(SpendCounter).where(SpendCounter.scope == scope, SpendCounter.day == day.isoformat())
-        if cap is not None:
-            query = query.where(SpendCounter.micro_usd + estimate <= cap)
-        result = await session.execute(
-            query.values(micro_usd=SpendCounter.micro_usd + estimate).execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+def _by_scope(scope: tuple[str, int | None, int | None]) -> str:
+    """Counter rows are always locked in scope-name order ("global" before "user:…"), by reserve and by settle
+    alike: on PostgreSQL two transactions taking the same two rows in opposite orders deadlock (40P01)."""
+    return scope[0]
 
 
 async def counters(session: AsyncSession, day: date) -> dict[str, int]:

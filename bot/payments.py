@@ -18,12 +18,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
 from telegram.ext import ContextTypes
 
-from bot import quota, render
+from bot import render
 from bot.models import Payment, User
 from bot.services import Services
 from pipeline.models import upsert_insert
@@ -91,7 +91,13 @@ async def record_payment(
     is_recurring: bool = False,
     granted_by: int | None = None,
 ) -> datetime | None:
-    """Store the payment and extend the user's plan; None when this charge was credited already."""
+    """Store the payment and extend the user's plan; None when this charge was credited already.
+
+    Whether the row was created is read from ``RETURNING``: psycopg 3 reports rowcount −1 for ON CONFLICT DO
+    NOTHING (SQLAlchemy issue 10696), which made every payment look like a redelivery. The user's row is then
+    read ``FOR UPDATE``: two renewals (or a renewal and a grant) committing together would otherwise both
+    extend the same old ``paid_until`` and one of the 30 days would be lost.
+    """
     insert = upsert_insert(session)
     values = {
         "charge_id": charge_id, "kind": kind, "user_id": user_id, "currency": CURRENCY, "total_amount": total_amount,
@@ -99,20 +105,24 @@ async def record_payment(
         "granted_by": granted_by, "created_at": now,
     }  # fmt: skip
     created = await session.execute(
-        insert(Payment).values(**values).on_conflict_do_nothing(index_elements=["charge_id"])
+        insert(Payment).values(**values).on_conflict_do_nothing(index_elements=["charge_id"]).returning(Payment.id)
     )
-    if created.rowcount != 1:  # type: ignore[attr-defined]
+    payment_id = created.scalar_one_or_none()
+    if payment_id is None:
         return None
-    user = await session.get(User, user_id)
-    if user is None:
-        await quota.touch_user(session, user_id=user_id, first_name="", username=None, language_code=None, now=now)
-        user = await session.get(User, user_id)
-        assert user is not None
+    await session.execute(
+        insert(User).values(id=user_id, first_seen_at=now, last_seen_at=now, free_used=0).on_conflict_do_nothing()
+    )
+    user = await _locked_user(session, user_id)
     user.paid_until = extended(user.paid_until, now, days)
-    payment = await session.scalar(select(Payment).where(Payment.charge_id == charge_id))
-    assert payment is not None
-    payment.paid_until = user.paid_until
+    await session.execute(update(Payment).where(Payment.id == payment_id).values(paid_until=user.paid_until))
     return user.paid_until
+
+
+async def _locked_user(session: AsyncSession, user_id: int) -> User:
+    """The user's row, locked until the transaction ends (PostgreSQL; SQLite's write lock is already held)."""
+    query = select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+    return (await session.scalars(query)).one()
 
 
 async def upgrade(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -240,3 +240,25 @@ async def test_stored_limits_override_settings_and_every_change_is_logged(
         (None, 2_000_000, 1000),
         (2_000_000, 0, 1001),
     ]
+
+
+async def test_reserves_and_settles_of_one_user_interleaved_never_deadlock(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Requests of one user reserve and settle over and over at the same time. Reserve takes the global then the
+    user's counter row; a settle that updated both rows in one statement took them in whatever order the table
+    scan met them, and on PostgreSQL the two transactions deadlocked (40P01) within a few rounds."""
+    guard = budget.DbSpendingGuard(
+        sessions, settings(daily_budget_usd=Decimal(1000)), ttl=timedelta(minutes=2), now=lambda: NOW
+    )
+    rounds, requests = 12, 5
+
+    async def request(i: int) -> None:
+        for _ in range(rounds):
+            token = await guard.reserve(user_id=7, provider="google", estimate_micro_usd=ESTIMATE)
+            assert token is not None
+            await guard.settle(token, ESTIMATE - i)
+
+    await asyncio.gather(*(request(i) for i in range(requests)))
+    expected = rounds * sum(ESTIMATE - i for i in range(requests))
+    assert await counter(sessions) == await counter(sessions, "user:7") == expected
