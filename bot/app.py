@@ -7,7 +7,6 @@ import logging
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -21,6 +20,7 @@ from telegram.ext import (
 from bot import admin, handlers, money, workorders
 from bot.services import build_services, close_services
 from bot.settings import AppSettings
+from bot.status import RateBudget
 from bot.updates import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def build_application(settings: AppSettings) -> Application:  # type: ignore[typ
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(RateBudget(messages_per_s=settings.bot.telegram_rate_limit))  # every call naming a chat
         .concurrent_updates(ChatOrderedProcessor())  # chats concurrently, each chat in order (bot/updates/)
         .post_init(post_init)
         .post_shutdown(post_shutdown)

@@ -9,7 +9,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import cast
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
@@ -18,6 +18,7 @@ from bot.cards import CardTicket
 from bot.logs import correlation_id
 from bot.queues import PhotoRef
 from bot.services import Services
+from bot.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
 from bot.updates import inbox
 from cmmsconnect import Reporter
 from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result
@@ -120,16 +121,23 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         complete = await services.albums.complete(album)
         try:
             await process(
-                services, context, user.id, chat_id, complete.refs, complete.caption, status, cid=cid,
-                update_id=update_id,
+                services, context, user.id, chat_id, complete.refs, complete.caption, StatusLine(None, message=status),
+                cid=cid, update_id=update_id,
             )  # fmt: skip
         finally:
             for finish in complete.finishers:
                 await finish()
         return
 
-    status = await _acknowledge(services, message, update_id, "🔎 Analyzing…")
-    await process(services, context, user.id, chat_id, [ref], message.caption, status, cid=cid, update_id=update_id)
+    if services.updates.resumed_status(update_id) is not None:
+        line = StatusLine(None, message=await _acknowledge(services, message, update_id, "🔎 Analyzing…"))
+    else:  # acknowledged once it needs a model, or after ACK_AFTER_S; a quick cache hit sends only its card
+        line = StatusLine(message, on_ack=lambda message_id: services.updates.note_status(update_id, message_id))
+        line.acknowledge_after(ACK_AFTER_S)
+    try:
+        await process(services, context, user.id, chat_id, [ref], message.caption, line, cid=cid, update_id=update_id)
+    finally:
+        line.close()
 
 
 async def _acknowledge(services: Services, message: Message, update_id: int, text: str) -> Message:
@@ -164,8 +172,9 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     status = await context.bot.send_message(ticket.chat_id, "🔎 Re-checking with a fresh analysis…")
     await services.updates.note_status(update.update_id, status.message_id)
     await process(
-        services, context, update.effective_user.id, ticket.chat_id, ticket.refs, ticket.caption, status,
-        cid=correlation_id.get(), update_id=update.update_id, replaces=ticket.analysis_id, fresh=True,
+        services, context, update.effective_user.id, ticket.chat_id, ticket.refs, ticket.caption,
+        StatusLine(None, message=status), cid=correlation_id.get(), update_id=update.update_id,
+        replaces=ticket.analysis_id, fresh=True,
     )  # fmt: skip
 
 
@@ -176,21 +185,31 @@ async def process(
     chat_id: int,
     refs: list[PhotoRef],
     caption: str | None,
-    status: Message,
+    line: StatusLine,
     *,
     cid: str,
     update_id: int,
     fresh: bool = False,
     replaces: int | None = None,
 ) -> None:
-    """Download, reserve quota, analyse, answer. Every path ends with the status message saying something."""
+    """Download, answer from the cache, or reserve quota and analyse. Every path ends with the user told."""
     correlation_id.set(cid)
-    async with services.slots:
+    # Only the analysis takes one of services.slots: downloads and cache lookups of a crowd run side by side, so
+    # a photo is acknowledged (or answered from the cache) without queueing behind other people's model calls.
+    async with contextlib.AsyncExitStack() as slot:
         reservation: quota.Reservation | None = None
+        progress: ProgressEdits | None = None
         try:
-            photos = await _download(services, context, refs, status)
+            photos = await _download(services, context, refs, line)
             if photos is None:
                 return
+            if not fresh:  # fingerprinted twice on a miss (a few ms) so that a hit costs one message, no quota
+                hit = await services.pipeline.cached(photos, caption=caption, user_id=user_id)
+                if hit is not None:
+                    await _answer_or_undo(services, line, hit, chat_id, refs, caption, user_id, photos[0], None)
+                    return
+            status = await line.message()
+            await slot.enter_async_context(services.slots)
             async with services.sessions.begin() as session:
                 reservation = await quota.reserve(
                     session,
@@ -202,35 +221,42 @@ async def process(
                 if reservation is not None and reservation.counts_against_quota:  # recovery gives it back
                     await inbox.hold_quota(session, update_id, user_id)
             if reservation is None:
-                await _quota_exhausted(services, status, photos, user_id, chat_id, refs, caption)
+                await _quota_exhausted(services, line, photos, user_id, chat_id, refs, caption)
                 return
 
-            async def progress(event: Progress) -> None:
-                await _edit(status, render.status_text(event))
+            edits = progress = ProgressEdits(status)
+
+            async def on_progress(event: Progress) -> None:
+                await edits(render.status_text(event))
 
             result = await services.pipeline.analyze(
-                photos, caption=caption, user_id=user_id, guard=services.guard, progress=progress, fresh=fresh,
+                photos, caption=caption, user_id=user_id, guard=services.guard, progress=on_progress, fresh=fresh,
                 replaces=replaces,
             )  # fmt: skip
         except IntakeError as exc:
+            await _close(progress)
             await _release(services, reservation, update_id)
-            await _edit(status, "📷 " + exc.user_message)
+            await line.show("📷 " + exc.user_message)
             return
         except NoTierAvailable as exc:
+            await _close(progress)
             log.warning("no tier available for user %s (budget refused: %s)", user_id, exc.budget_refused)
             await _release(services, reservation, update_id)
-            await _edit(status, render.BUDGET_PAUSED if exc.budget_refused else NO_TIER)
+            await line.show(render.BUDGET_PAUSED if exc.budget_refused else NO_TIER)
             return
         except AnalysisFailed as exc:
+            await _close(progress)
             log.warning("analysis failed: %s", exc)
             await _release(services, reservation, update_id)
-            await _edit(status, ALL_FAILED)
+            await line.show(ALL_FAILED)
             return
         except Exception:
+            await _close(progress)
             log.exception("photo processing failed for user %s", user_id)
             await _release(services, reservation, update_id)
-            await _edit(status, SOMETHING_WRONG)
+            await line.show(SOMETHING_WRONG)
             return
+        await _close(progress)
         if result.receipt.source == "cache":
             await _release(services, reservation, update_id)
             reservation = None
@@ -240,19 +266,24 @@ async def process(
             result.receipt.cost_micro_usd, result.receipt.duration_ms,
         )  # fmt: skip
         await _answer_or_undo(
-            services, status, result, chat_id, refs, caption, user_id, photos[0], reservation, update_id=update_id
+            services, line, result, chat_id, refs, caption, user_id, photos[0], reservation, update_id=update_id
         )
 
 
+async def _close(progress: ProgressEdits | None) -> None:
+    if progress is not None:
+        await progress.close()
+
+
 async def _download(
-    services: Services, context: ContextTypes.DEFAULT_TYPE, refs: list[PhotoRef], status: Message
+    services: Services, context: ContextTypes.DEFAULT_TYPE, refs: list[PhotoRef], line: StatusLine
 ) -> list[bytes] | None:
     limit = min(TELEGRAM_DOWNLOAD_LIMIT, services.settings.pipeline.max_photo_bytes)
     photos: list[bytes] = []
     for ref in refs:
         if ref.file_size is not None and ref.file_size > limit:
-            await _edit(
-                status, f"📷 That file is {ref.file_size / 1e6:.0f} MB; I can take photos up to {limit / 1e6:.0f} MB."
+            await line.show(
+                f"📷 That file is {ref.file_size / 1e6:.0f} MB; I can take photos up to {limit / 1e6:.0f} MB."
             )
             return None
         file = await context.bot.get_file(ref.file_id)
@@ -262,7 +293,7 @@ async def _download(
 
 async def _quota_exhausted(
     services: Services,
-    status: Message,
+    line: StatusLine,
     photos: list[bytes],
     user_id: int,
     chat_id: int,
@@ -272,8 +303,9 @@ async def _quota_exhausted(
     """No free photo left: a photo already analysed is still answered (it costs nothing)."""
     result = await services.pipeline.cached(photos, caption=caption, user_id=user_id)
     if result is not None:
-        await _answer_or_undo(services, status, result, chat_id, refs, caption, user_id, photos[0], None)
+        await _answer_or_undo(services, line, result, chat_id, refs, caption, user_id, photos[0], None)
         return
+    status = await line.message()
     n = services.settings.bot.free_photos
     text = (
         f"🔒 You have used your {n} free photo {'analysis' if n == 1 else 'analyses'}. "
@@ -283,14 +315,14 @@ async def _quota_exhausted(
         markup = await payments.upgrade_markup(status.get_bot(), services, user_id)
     except TelegramError:
         log.warning("could not create the invoice link for %s", user_id, exc_info=True)
-        await _edit(status, f"{text} Send /upgrade for unlimited photos.")
+        await edit(status, f"{text} Send /upgrade for unlimited photos.")
         return
-    await _edit(status, f"{text}\n\n{render.upgrade_offer(services.settings.bot.stars_monthly_price)}", markup)
+    await edit(status, f"{text}\n\n{render.upgrade_offer(services.settings.bot.stars_monthly_price)}", markup)
 
 
 async def _answer_or_undo(
     services: Services,
-    status: Message,
+    line: StatusLine,
     result: Result,
     chat_id: int,
     refs: list[PhotoRef],
@@ -303,12 +335,12 @@ async def _answer_or_undo(
 ) -> None:
     """Answer inside error handling: an answer that never arrived is not charged and not kept in the cache."""
     try:
-        delivered = await _answer(services, status, result, chat_id, refs, caption, user_id=user_id, photo=photo)
+        delivered = await _answer(services, line, result, chat_id, refs, caption, user_id=user_id, photo=photo)
     except Exception:
         log.exception("answering failed for user %s", user_id)
         delivered = False
         with contextlib.suppress(TelegramError):
-            await _edit(status, SOMETHING_WRONG)
+            await line.show(SOMETHING_WRONG)
     if not delivered:
         await _release(services, reservation, update_id)
         if result.analysis_id is not None:
@@ -317,7 +349,7 @@ async def _answer_or_undo(
 
 async def _answer(
     services: Services,
-    status: Message,
+    line: StatusLine,
     result: Result,
     chat_id: int,
     refs: list[PhotoRef],
@@ -332,9 +364,18 @@ async def _answer(
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
     keyboard = workorders.card_keyboard(token, offer_work_order=not auto)
-    sent = await delivery.deliver_card(status, render.card(result.analysis, result.receipt), keyboard)
-    if sent is delivery.Delivery.LOST:
-        return False
+    html = render.card(result.analysis, result.receipt)
+    try:
+        first = await line.first(html, keyboard)  # a quick cache hit: the card is the only message
+    except BadRequest:
+        first = None  # refused as formatted: the fallback below edits an acknowledgement instead
+    if first is not None:
+        status = first
+    else:
+        status = await line.message()
+        sent = await delivery.deliver_card(status, html, keyboard)
+        if sent is delivery.Delivery.LOST:
+            return False
     if auto:
         async with services.sessions() as session:
             row = await quota.get_user(session, user_id)
@@ -347,14 +388,6 @@ async def _answer(
             log.exception("automatic work order failed for %s", chat_id)
             await status.reply_text("😕 I could not queue the work order. Tap <b>Re-check</b> or try again later.")
     return True
-
-
-async def _edit(status: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
-    try:
-        await status.edit_text(text, reply_markup=reply_markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
 
 
 async def _release(services: Services, reservation: quota.Reservation | None, update_id: int | None) -> None:

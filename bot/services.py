@@ -25,7 +25,7 @@ from pipeline.service import MAX_PHOTOS
 
 log = logging.getLogger(__name__)
 
-MAX_CONCURRENT_ANALYSES = 8
+MAX_CONCURRENT_ANALYSES = 16  # model calls are I/O-bound; this bounds memory and image preparation
 INBOX_KEEP = timedelta(days=2)  # Telegram redelivers for at most 24 h
 
 

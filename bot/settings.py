@@ -25,6 +25,8 @@ class BotSettings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # Telegram's limit across chats, messages (edits included) per second; raise it only against a test server.
+    telegram_rate_limit: float = Field(default=30.0, gt=0, le=10_000)
     database_url: str = "sqlite+aiosqlite:///data/plc-copilot.db"
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     free_photos: int = Field(default=3, ge=0)

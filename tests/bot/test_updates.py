@@ -28,8 +28,7 @@ async def test_two_chats_interleaved_keep_their_own_order_and_neither_waits(star
     bot.telegram.send_command(ANN, "/help")  # must wait for Ann's photo: her chat is in order
     bot.telegram.send_command(BOB, "/help")  # must not: another chat
     await bot.last_text(BOB, lambda t: HELP in t)
-    last = bot.telegram.last_message(ANN)
-    assert last is not None and last.plain is not None and "Analyzing" in last.plain, "Bob did not wait for Ann"
+    assert all("PowerFlex" not in (m.plain or "") for m in bot.telegram.bot_messages(ANN)), "Bob did not wait"
     await bot.last_text(ANN, lambda t: HELP in t)
     ann = [m.plain or "" for m in bot.telegram.bot_messages(ANN)]
     assert "Allen-Bradley" in ann[0] and HELP in ann[1]
@@ -86,7 +85,7 @@ async def test_the_same_update_delivered_twice_is_processed_once(start_bot: Any)
         user = await session.scalar(select(User).where(User.id == ANN))
         rows = list(await session.scalars(select(InboxUpdate).order_by(InboxUpdate.update_id)))
     assert user is not None and user.free_used == 1
-    assert [r.done for r in rows] == [True, True] and rows[0].quota_user_id is None
+    assert len(rows) == 2 and rows[0].done and rows[0].quota_user_id is None, "photo recorded once, finished"
 
 
 async def test_a_known_user_costs_no_write_per_update(start_bot: Any) -> None:
@@ -108,3 +107,28 @@ async def test_a_known_user_costs_no_write_per_update(start_bot: Any) -> None:
     async with bot.services.sessions() as session:
         user = await session.get(User, ANN)
         assert user is not None and user.first_name == "Ann", "a changed name is written"
+
+
+async def test_a_cache_hit_is_answered_with_the_card_as_its_only_message(start_bot: Any) -> None:
+    bot = await start_bot(cascade="gemini")
+    bot.telegram.send_photo(ANN, make_photo(1))
+    await bot.last_text(ANN, finished)
+    assert len(bot.telegram.bot_messages(ANN)) == 1
+    sent_before = len(bot.telegram.sent("sendMessage")) + len(bot.telegram.sent("editMessageText"))
+    bot.telegram.send_photo(ANN, make_photo(1))
+    await bot.telegram.wait_for(lambda: len(bot.telegram.bot_messages(ANN)) == 2)
+    await bot.telegram.wait_for(lambda: "cache" in (bot.telegram.bot_messages(ANN)[1].plain or "").lower())
+    repeat = bot.telegram.bot_messages(ANN)[1]
+    assert repeat.history == [repeat.text] and "PowerFlex" in (repeat.plain or ""), "no acknowledgement first"
+    assert len(bot.telegram.sent("sendMessage")) + len(bot.telegram.sent("editMessageText")) == sent_before + 1
+    assert len(bot.providers.calls("gemini")) == 1
+
+
+async def test_a_slow_stage_shows_progress_and_a_fast_one_does_not(start_bot: Any) -> None:
+    bot = await start_bot(cascade="gemini")
+    bot.providers.script("gemini", Text(analysis_json(), delay=2.0))  # past SLOW_STAGE_S
+    bot.telegram.send_photo(ANN, make_photo(1))
+    await bot.last_text(ANN, finished)
+    history = bot.telegram.bot_messages(ANN)[0].history
+    assert history[0] == "🔎 Analyzing…" and any("asking Gemini" in (h or "") for h in history[1:-1])
+    assert "PowerFlex" in (history[-1] or "")

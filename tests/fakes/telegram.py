@@ -349,7 +349,9 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
         if markup is not None:
             body["reply_markup"] = markup
         text = params.get(key)
-        self._messages[chat_id].append(BotMessage(chat_id, message_id, kind, text, markup, body, [text]))
+        self._messages[chat_id].append(
+            BotMessage(chat_id, message_id, kind, text, markup, body, [text], [time.monotonic()])
+        )
         return copy.deepcopy(body)
 
     def _send_message(self, params: JSON, uploads: dict[str, Upload]) -> JSON:
@@ -383,6 +385,7 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
             message.json[key] = plain
             message.text = text
             message.history.append(text)
+            message.times.append(time.monotonic())
         message.reply_markup = markup
         message.json.pop("reply_markup", None)
         if markup is not None:

@@ -55,6 +55,7 @@ class BotMessage:
     reply_markup: JSON | None
     json: JSON  # the Message object the API returned (plain text, as a client shows it)
     history: list[str | None] = field(default_factory=list)  # every text it has had, oldest first
+    times: list[float] = field(default_factory=list)  # time.monotonic() of each entry in ``history``
     deleted: bool = False
 
     @property
