@@ -99,8 +99,16 @@ async def reserve(
 ) -> Reservation | None:
     """Take one analysis for this user, or None when their free photos are used up."""
     user = await session.scalar(select(User).where(User.id == user_id))
-    if user is None:
-        return None
+    if user is None:  # the gate's write failed (a locked database under a crowd): not a reason to refuse a photo
+        insert = upsert_insert(session)
+        await session.execute(
+            insert(User)
+            .values(id=user_id, first_name="", free_used=0, first_seen_at=now, last_seen_at=now)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        user = await session.scalar(select(User).where(User.id == user_id))
+        if user is None:
+            return None
     plan = plan_of(is_admin=is_admin, paid_until=user.paid_until, now=now)
     if plan != "free":
         return Reservation(user_id, plan)

@@ -92,3 +92,14 @@ async def test_touch_user_creates_once_and_refreshes(sessions: async_sessionmake
     async with sessions() as session:
         user = await session.get(User, 7)
         assert user is not None and (user.first_name, user.username, user.free_used) == ("Anna", "anna", 0)
+
+
+async def test_reserve_for_a_user_whose_row_was_never_written_creates_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The gate's user write can fail under load; the photo must still get its free analysis, not "used up"."""
+    reservation = await _reserve(sessions, 77)
+    assert isinstance(reservation, quota.Reservation) and reservation.plan == "free"
+    async with sessions() as session:
+        user = await session.get(User, 77)
+        assert user is not None and user.free_used == 1
