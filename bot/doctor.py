@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,6 +14,7 @@ from bot.db import DatabaseFolderError, alembic_config, make_engine
 from bot.settings import AppSettings
 from bot.telegram_check import check_token
 from pipeline import PriceTable, TierError, build_tiers, lifecycle_warning, parse_cascade_names
+from pipeline.costs import PriceTableError
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -76,7 +77,10 @@ async def _tiers(settings: AppSettings) -> list[tuple[str, str, str]]:
     except ValueError as exc:
         return [("cascade", FAIL, str(exc))]
     tiers = build_tiers(settings.pipeline, names)
-    prices = PriceTable.load(settings.pipeline.prices_path)
+    try:
+        prices = PriceTable.load(settings.pipeline.prices_path)
+    except (OSError, PriceTableError) as exc:
+        return [("prices", FAIL, str(exc))]
     today = datetime.now(UTC).date()
     rows: list[tuple[str, str, str]] = []
     try:
@@ -93,15 +97,24 @@ async def _tiers(settings: AppSettings) -> list[tuple[str, str, str]]:
                 state, detail = FAIL, exc.message
             except TimeoutError:
                 state, detail = FAIL, "no answer within 10 s"
-            if not tier.is_local:
-                warning = lifecycle_warning(prices.lookup(tier.model, today), tier.model, today)
-                if warning:
-                    state = FAIL if "no price" in warning or "shut down on" in warning else WARN
-                    detail = f"{detail}; {warning}"
             rows.append((label, state, detail))
+            if not tier.is_local:
+                rows.append(_price_row(prices, tier.model, tier.provider, today))
         if not tiers:
             rows.append(("tiers", FAIL, "no tier configured: set OLLAMA_HOST or a cloud API key"))
     finally:
         for tier in tiers.values():
             await tier.aclose()
     return rows
+
+
+def _price_row(prices: PriceTable, model: str, provider: str, today: date) -> tuple[str, str, str]:
+    """The price a call will be charged at, where it comes from, and the model's announced shutdown."""
+    price = prices.lookup(model, today, provider)
+    warning = lifecycle_warning(price, model, today)
+    if price is None:
+        return ("  price", FAIL, f"{warning}; add it to the file named by PRICES_PATH")
+    if warning is None:
+        return ("  price", OK, f"{model}: {price.describe()}")
+    state = FAIL if price.shutdown is not None and price.shutdown <= today else WARN
+    return ("  price", state, f"{warning} ({price.lifecycle_source}); {price.describe()}")

@@ -124,7 +124,7 @@ class Cascade:
             request = TierRequest(prepared[tier.image_policy], prompt, ANALYSIS_SCHEMA, MAX_OUTPUT_TOKENS)
 
             reservation: object | None = None
-            price = None if tier.is_local else self.prices.lookup(tier.model, self._today())
+            price = None if tier.is_local else self.prices.lookup(tier.model, self._today(), tier.provider)
             if not tier.is_local:
                 if price is None:
                     outcome.attempts.append(_skipped(tier, "skipped_no_price", f"no price for {tier.model}"))

@@ -111,6 +111,9 @@ def test_doctor_reports_each_check(
     assert "not migrated" in out
     assert "tier ollama" in out and "ready" in out
     assert "tier grok" in out and "FAIL" in out.split("tier grok")[1].splitlines()[0]
+    price = out.split("tier gemini")[1].splitlines()[1]
+    assert price.startswith("  price") and "ok" in price and "$0.1 / $0.4 per 1M tokens" in price
+    assert "genai-prices 0.2.3 (gemini-2.5-flash-lite)" in price
     main([*NO_ENV_FILE, "migrate"])
     monkeypatch.setenv("XAI_API_KEY", env.settings_overrides()["xai_api_key"])
     assert main([*NO_ENV_FILE, "doctor"]) == 0

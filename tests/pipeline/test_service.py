@@ -92,7 +92,7 @@ async def test_errors_fall_through_every_tier_to_the_last(h: Harness) -> None:
     h.fake.script("gemini", rate_limited("30"))
     h.fake.script("grok", invalid_json())
     h.fake.script("claude", good(confidence=0.6))
-    result = await (await h.pipeline()).analyze([make_photo(3)])
+    result = await (await h.pipeline(cascade="ollama:0.8,gemini:0.7,grok:0.8,claude")).analyze([make_photo(3)])
     assert result.receipt.tier == "claude"
     outcomes = [(r.tier, r.outcome) for r in await h.ledger()]
     assert outcomes == [
@@ -263,16 +263,24 @@ async def test_budget_refusal_with_no_local_tier_is_no_tier_available(h: Harness
     assert caught.value.budget_refused
 
 
-async def test_a_cloud_model_without_a_price_is_never_called_and_is_reported(h: Harness, tmp_path: Path) -> None:
-    table = tmp_path / "prices.json"
-    table.write_text(
-        '{"prices": [{"model": "claude-haiku-4-5", "provider": "anthropic", "input": "1", "output": "5",'
-        ' "effective": "2025-01-01", "shutdown": null}]}'
-    )
-    pipeline = await h.pipeline(PriceTable.load(table), cascade="gemini:0.7,claude")
+async def test_a_cloud_model_without_a_price_is_never_called_and_is_reported(h: Harness) -> None:
+    """Neither genai-prices nor the price files know the model: refused and reported, never called as free."""
+    pipeline = await h.pipeline(cascade="gemini:0.7,claude", gemini_model="gemini-0-unpriced")
     result = await pipeline.analyze([make_photo(24)])
     assert result.receipt.tier == "claude" and h.called() == ["claude"]
-    assert [(e.kind, e.detail) for e in h.events] == [("price_missing", "gemini-2.5-flash-lite")]
+    assert [(e.kind, e.detail) for e in h.events] == [("price_missing", "gemini-0-unpriced")]
+
+
+async def test_the_admins_price_file_prices_what_nobody_lists(h: Harness, tmp_path: Path) -> None:
+    table = tmp_path / "prices.json"
+    table.write_text(
+        '{"prices": [{"model": "gemini-0-unpriced", "provider": "google", "input": "1", "output": "5",'
+        ' "source": "negotiated", "checked": "2026-11-30"}]}'
+    )
+    pipeline = await h.pipeline(PriceTable.load(table), cascade="gemini", gemini_model="gemini-0-unpriced")
+    result = await pipeline.analyze([make_photo(24)])
+    assert result.receipt.tier == "gemini" and h.events == []
+    assert result.receipt.cost_micro_usd == 1234 * 1 + 56 * 5
 
 
 async def test_progress_reports_cache_then_each_tier(h: Harness) -> None:
