@@ -41,7 +41,7 @@ class BotSettings(BaseSettings):
     daily_budget_usd: Decimal = Field(default=Decimal("5.00"), ge=0, decimal_places=6)
     user_daily_budget_usd: Decimal | None = Field(default=None, ge=0, decimal_places=6)
     budget_alert_usd: Decimal = Field(default=Decimal("10.00"), ge=0, decimal_places=6)
-    cost_baseline_model: str = "claude-haiku-4-5"
+    cost_baseline_model: str = "claude-haiku-5-5"
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ class PipelineSettings(BaseSettings):
 
     # Local tier: Ollama on the plant laptop. Empty host disables the tier.
     ollama_host: str = ""
-    ollama_model: str = "qwen2.5vl:3b"
+    ollama_model: str = "granite3.2-vision:2b"  # Apache-2.0: the bot is a paid service
     ollama_timeout_s: float = 45.0
     ollama_connect_timeout_s: float = 1.0
 
@@ -23,18 +23,19 @@ class PipelineSettings(BaseSettings):
 
     xai_api_key: SecretStr | None = None
     xai_base_url: str = "https://api.x.ai/v1"
-    xai_model: str = "grok-4-1-fast-non-reasoning"
+    xai_model: str = "grok-4.3"
 
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str = "https://api.anthropic.com"
-    anthropic_model: str = "claude-haiku-4-5"
+    anthropic_model: str = "claude-haiku-5-5"
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4.1-mini"
 
-    # Order and acceptance thresholds; the last tier needs none.
-    cascade: str = "ollama:0.80,gemini:0.70,grok:0.80,claude"
+    # Order and acceptance thresholds; the last tier needs none. Cheapest first (README "Default models"):
+    # free local, Gemini Flash-Lite, Claude Haiku 5.5, then Grok 4.3, the dearest per photo, last.
+    cascade: str = "ollama:0.80,gemini:0.70,claude:0.80,grok"
     cloud_timeout_s: float = 30.0
     request_timeout_s: float = 60.0
     cooldown_s: float = 60.0

@@ -31,6 +31,12 @@ IMAGE_POLICY = ImagePolicy(max_long_side=1024, max_pixels=1024 * 768)
 SCHEMA_NAME = "equipment_analysis"
 
 
+# Reasoning is billed as output tokens and reading a nameplate needs none. xAI's grok-4.3 reasons unless told
+# not to; its "May 15 retirement" migration page names grok-4.3 with reasoning effort "none" as the successor
+# of the retired grok-4-1-fast models. (grok-4 and grok-4.20 reject the parameter, so it is per model.)
+_REASONING_EFFORT = {"grok-4.3": "none"}
+
+
 def _accepts_temperature(model: str) -> bool:
     """OpenAI reasoning models (o-series, gpt-5*) reject any temperature but the default with a 400."""
     return not re.match(r"(o\d|gpt-5)", model)
@@ -53,6 +59,9 @@ def _build_request(model: str, request: TierRequest) -> dict[str, Any]:
     }
     if _accepts_temperature(model):
         body["temperature"] = 0
+    for prefix, effort in _REASONING_EFFORT.items():
+        if model.startswith(prefix):
+            body["reasoning_effort"] = effort
     return body
 
 
