@@ -70,7 +70,9 @@ async def test_run_answers_start_and_a_photo_then_stops_cleanly(tmp_path: Path) 
             text=True,
         )
         try:
-            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=60)
+            # Generous: a new interpreter importing the four SDKs has taken 20 s+ on a loaded 2-core machine;
+            # the wait ends as soon as the first getUpdates arrives.
+            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=120)
             telegram.send_command(42, "/start")
             await telegram.wait_for(lambda: "PLC Copilot" in last_text(telegram))
             telegram.send_photo(42, make_photo(1))
@@ -91,7 +93,7 @@ def test_run_with_a_rejected_token_says_so_in_one_sentence(tmp_path: Path) -> No
         env.update(TELEGRAM_BOT_TOKEN=revoked, TELEGRAM_API_URL=telegram.base_url)
         done = subprocess.run(
             [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=150,  # see the import note above
         )  # fmt: skip
         assert len(telegram.sent("getMe")) == len(telegram.sent()) == 1, "nothing after Telegram said no"
     assert done.returncode == 2
