@@ -112,6 +112,11 @@ def event_alert(event: PipelineEvent) -> Alert:
     tier, detail = html.escape(event.tier), html.escape(event.detail)
     if event.kind == "key_rejected":
         text = f"🔑 The API key for <b>{tier}</b> was rejected ({detail}). The tier is skipped until the key is fixed."
+    elif event.kind == "model_missing":
+        text = (
+            f"🪦 The provider of <b>{tier}</b> does not know its model ({detail}): retired, renamed or not enabled "
+            "for this key. The tier is skipped for an hour; set a current model (plc-copilot doctor lists them)."
+        )
     else:
         text = f"💲 No price for model <b>{detail}</b> ({tier}); the tier is skipped until the price table has it."
     return Alert(f"{event.kind}:{event.tier}:{event.detail}", text)

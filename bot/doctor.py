@@ -15,6 +15,7 @@ from bot.settings import AppSettings
 from bot.telegram_check import check_token
 from pipeline import PriceTable, TierError, build_tiers, lifecycle_warning, parse_cascade_names
 from pipeline.costs import PriceTableError
+from pipeline.types import Tier
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -90,14 +91,7 @@ async def _tiers(settings: AppSettings) -> list[tuple[str, str, str]]:
             if tier is None:
                 rows.append((label, WARN, "not configured (skipped by the cascade)"))
                 continue
-            try:
-                detail = await asyncio.wait_for(tier.probe(), timeout=10)
-                state = OK
-            except TierError as exc:
-                state, detail = FAIL, exc.message
-            except TimeoutError:
-                state, detail = FAIL, "no answer within 10 s"
-            rows.append((label, state, detail))
+            rows.append(await _model_row(label, tier, prices))
             if not tier.is_local:
                 rows.append(_price_row(prices, tier.model, tier.provider, today))
         if not tiers:
@@ -106,6 +100,39 @@ async def _tiers(settings: AppSettings) -> list[tuple[str, str, str]]:
         for tier in tiers.values():
             await tier.aclose()
     return rows
+
+
+async def _model_row(label: str, tier: Tier, prices: PriceTable) -> tuple[str, str, str]:
+    """Ask the provider which models this key can use and whether the configured one is among them."""
+    where = "pulled on this server" if tier.is_local else "this key can use"
+    try:
+        available = await asyncio.wait_for(tier.list_models(), timeout=10)
+    except TierError as exc:
+        return (label, FAIL, exc.message)
+    except TimeoutError:
+        return (label, FAIL, "no answer within 10 s")
+    if _listed(tier.model, available):
+        return (label, OK, f"{tier.model}: found ({len(available)} models {where})")
+    try:  # Anthropic lists dated ids only; an alias such as claude-haiku-5-5 is found by asking for it
+        detail = await asyncio.wait_for(tier.probe(), timeout=10)
+    except (TierError, TimeoutError):
+        pass
+    else:
+        return (label, OK, f"{tier.model}: found as an alias ({detail}; {len(available)} models {where})")
+    if tier.is_local:
+        return (label, FAIL, f"{tier.model}: missing, not pulled; run `ollama pull {tier.model}` on that machine")
+    lifecycle = prices.lifecycle(tier.model)
+    hint = f"; the provider names {lifecycle.replacement}" if lifecycle and lifecycle.replacement else ""
+    family = tier.model.split("-")[0]
+    similar = [m for m in available if m.startswith(family)][:4]
+    listed = f"; it lists {', '.join(similar)}" if similar else ""
+    return (label, FAIL, f"{tier.model}: missing, not among the {len(available)} models {where}{hint}{listed}")
+
+
+def _listed(model: str, available: list[str]) -> bool:
+    """``llava`` and ``llava:latest`` name the same Ollama model."""
+    names = set(available)
+    return model in names or f"{model}:latest" in names or model.removesuffix(":latest") in names
 
 
 def _price_row(prices: PriceTable, model: str, provider: str, today: date) -> tuple[str, str, str]:

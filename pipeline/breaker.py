@@ -3,16 +3,18 @@ timeout on every photo.
 
 Pure state machine: the caller passes ``now`` (monotonic seconds). After an outage-like failure (connection
 refused, timeout, 5xx) the tier is skipped for ``cooldown`` seconds; a 429 is skipped for its Retry-After (at
-least one second); a rejected key for ``auth_cooldown`` (an admin has to fix it; ``key_broken`` tells the bot to
-report it once). Bad output and rejected requests open the breaker only after ``max_strikes`` in a row, because
+least one second); a rejected key or a model the provider does not know for ``auth_cooldown`` (an admin has to
+fix the setting; ``admin_problem`` names the problem so the bot reports it once, ``key_broken`` is kept for the
+key case). Bad output and rejected requests open the breaker only after ``max_strikes`` in a row, because
 they are usually about one photo, not the tier. One success closes it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from pipeline.errors import TierAuthError, TierError, TierRateLimited, TierUnavailable
+from pipeline.errors import TierAuthError, TierError, TierModelNotFound, TierRateLimited, TierUnavailable
 
 
 @dataclass
@@ -22,7 +24,13 @@ class Breaker:
     max_strikes: int = 3
     open_until: float = 0.0
     strikes: int = 0
-    key_broken: bool = False
+    admin_problem: Literal["key_rejected", "model_missing"] | None = (
+        None  # "key_rejected" or "model_missing" while the breaker waits for an admin
+    )
+
+    @property
+    def key_broken(self) -> bool:
+        return self.admin_problem == "key_rejected"
 
     def is_open(self, now: float) -> bool:
         return now < self.open_until
@@ -33,12 +41,12 @@ class Breaker:
     def record_success(self) -> None:
         self.strikes = 0
         self.open_until = 0.0
-        self.key_broken = False
+        self.admin_problem = None
 
     def record_failure(self, error: TierError, now: float) -> None:
         self.strikes += 1
-        if isinstance(error, TierAuthError):
-            self.key_broken = True
+        if isinstance(error, TierAuthError | TierModelNotFound):
+            self.admin_problem = "key_rejected" if isinstance(error, TierAuthError) else "model_missing"
             self._open(now, self.auth_cooldown)
         elif isinstance(error, TierRateLimited):
             wait = error.retry_after if error.retry_after is not None else self.cooldown

@@ -22,7 +22,7 @@ from PIL import Image
 from pipeline.analysis import ANALYSIS_SCHEMA, BadAnalysis, parse_analysis
 from pipeline.breaker import Breaker
 from pipeline.costs import PriceTable, cost_micro_usd, estimate_micro_usd
-from pipeline.errors import TierAuthError, TierBadOutput, TierError, TierUnavailable
+from pipeline.errors import TierBadOutput, TierError, TierUnavailable
 from pipeline.escalation import LOW_CONFIDENCE, CascadeStep, decide, score
 from pipeline.imagetokens import estimate_image_tokens
 from pipeline.prepare import prepare
@@ -49,7 +49,7 @@ MAX_OUTPUT_TOKENS = 800
 class PipelineEvent:
     """Something an admin should hear about once (the bot dedupes and reports)."""
 
-    kind: Literal["key_rejected", "price_missing"]
+    kind: Literal["key_rejected", "model_missing", "price_missing"]
     tier: str
     detail: str
 
@@ -170,10 +170,10 @@ class Cascade:
                 except BadAnalysis as exc:
                     error = TierBadOutput(tier.name, str(exc))
             if error is not None:
-                was_broken = breaker.key_broken
+                known = breaker.admin_problem
                 breaker.record_failure(error, self._clock())
-                if isinstance(error, TierAuthError) and not was_broken:
-                    await self._emit(PipelineEvent("key_rejected", tier.name, error.message))
+                if breaker.admin_problem is not None and breaker.admin_problem != known:  # once per problem
+                    await self._emit(PipelineEvent(breaker.admin_problem, tier.name, error.message))
                 log.info("tier %s failed: %s (%d ms)", tier.name, error.outcome, latency)
                 outcome.attempts.append(
                     _attempt(tier, error.outcome, latency, reply, cost, error=error.message, billed=error.usage)

@@ -12,7 +12,8 @@ SDK's errors into this tree in one place (``_map_error``)::
     │   ├── TierUnavailable         connection refused, timeout, 5xx: cool down, try the next tier
     │   ├── TierRateLimited         429 (retry_after honoured by the circuit breaker)
     │   ├── TierAuthError           401/403: the key is broken, reported to admins once
-    │   ├── TierRejected            the provider refused this request (400/404/413/422)
+    │   ├── TierRejected            the provider refused this request (400/413/422)
+    │   │   └── TierModelNotFound   404 / "model … does not exist": retired or mistyped, reported to admins once
     │   └── TierBadOutput           the reply was not a valid analysis (unparsable or schema-invalid)
     ├── NoTierAvailable             nothing configured, or every tier cooling down / refused by budget
     └── AnalysisFailed              every tier tried failed; carries the attempts
@@ -82,6 +83,16 @@ class TierAuthError(TierError):
 
 class TierRejected(TierError):
     outcome = "rejected"
+
+
+class TierModelNotFound(TierRejected):
+    """The provider does not know the configured model (retired, renamed, or not enabled for this key).
+
+    Every later photo would fail the same way until an admin changes the setting, so the breaker keeps the
+    tier off for a long time and the bot tells the admins once, as for a rejected key.
+    """
+
+    outcome = "model_missing"
 
 
 class TierBadOutput(TierError):

@@ -108,6 +108,10 @@ class Tier(Protocol):
         """Cheap reachability check for ``doctor``; returns a short description or raises TierError."""
         ...
 
+    async def list_models(self) -> list[str]:
+        """Model ids this key (or this Ollama server) can use, from the provider's models-list call."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -7,6 +7,10 @@ all five tiers classify a status code the same way:
 * 401, 403 → ``TierAuthError`` (the key is broken; retrying elsewhere is right, retrying here is not)
 * 408, 409, 5xx, 529 → ``TierUnavailable`` (transient on the provider's side)
 * 429 → ``TierRateLimited`` with ``retry_after`` in seconds when the provider said so
+* 404, or a 400 that says the model does not exist → ``TierModelNotFound``: the model endpoint was not found,
+  which for a generation call means a retired or mistyped model (or a wrong base URL), never this one photo.
+  Anthropic answers ``not_found_error``, Gemini ``NOT_FOUND … models/x is not found``, OpenAI 404
+  ``model_not_found``, Ollama 404 ``model "x" not found``; xAI has answered a 400 "The model x does not exist".
 * any other 4xx → ``TierRejected`` (this request will not succeed here, whatever we wait)
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,12 +26,14 @@ from typing import Any
 from pipeline.errors import (
     TierAuthError,
     TierError,
+    TierModelNotFound,
     TierRateLimited,
     TierRejected,
     TierUnavailable,
 )
 from pipeline.types import PreparedImage
 
+_MODEL_MISSING = re.compile(r"model.{0,120}(does not exist|not found)", re.IGNORECASE | re.DOTALL)
 _MAX_MESSAGE = 300  # provider error bodies can be long; the ledger and admin alerts want one line
 
 
@@ -65,6 +72,8 @@ def error_for_status(tier: str, status: int, message: object, headers: Mapping[s
         return TierRateLimited(tier, text, retry_after=retry_after)
     if status in (401, 403):
         return TierAuthError(tier, text)
+    if status == 404 or (status == 400 and _MODEL_MISSING.search(str(message))):
+        return TierModelNotFound(tier, text)
     if status in (408, 409) or status >= 500:
         return TierUnavailable(tier, text)
     return TierRejected(tier, text)

@@ -105,5 +105,12 @@ class ClaudeTier:
             raise _map_error(self.name, exc) from exc
         return f"anthropic {info.id} reachable"
 
+    async def list_models(self) -> list[str]:
+        """``GET /v1/models`` (all pages). Anthropic lists dated ids; aliases resolve only through ``probe``."""
+        try:
+            return [model.id async for model in self._client.models.list(limit=1000)]
+        except _SDK_ERRORS as exc:
+            raise _map_error(self.name, exc) from exc
+
     async def aclose(self) -> None:
         await self._client.close()

@@ -123,6 +123,14 @@ class GeminiTier:
             raise _map_error(self.name, exc) from exc
         return f"gemini {info.name or self.model} reachable"
 
+    async def list_models(self) -> list[str]:
+        """``GET models`` (all pages): ids without the ``models/`` prefix the API puts on them."""
+        try:
+            pager = await self._client.aio.models.list(config={"page_size": 1000})
+            return [model.name.removeprefix("models/") async for model in pager if model.name]
+        except _SDK_ERRORS as exc:
+            raise _map_error(self.name, exc) from exc
+
     async def aclose(self) -> None:
         await self._client.aio.aclose()
         self._client.close()

@@ -118,5 +118,13 @@ class OllamaTier:
             raise TierUnavailable(self.name, f"model {self.model} is not pulled; run `ollama pull {self.model}`")
         return f"ollama {self.model} ready ({len(names)} models pulled)"
 
+    async def list_models(self) -> list[str]:
+        """``GET /api/tags``: the models pulled on this server."""
+        try:
+            listing = await self._client.list()
+        except _SDK_ERRORS as exc:
+            raise _map_error(self.name, exc) from exc
+        return [m.model for m in listing.models if m.model]
+
     async def aclose(self) -> None:
         await self._client.close()  # type: ignore[no-untyped-call]  # ollama 0.6 leaves close() unannotated

@@ -137,5 +137,12 @@ class OpenAICompatTier:
             raise _map_error(self.name, exc) from exc
         return f"{self.provider} {info.id} reachable"
 
+    async def list_models(self) -> list[str]:
+        """``GET models``: what this key can use (xAI answers the same call)."""
+        try:
+            return [model.id async for model in self._client.models.list()]
+        except _SDK_ERRORS as exc:
+            raise _map_error(self.name, exc) from exc
+
     async def aclose(self) -> None:
         await self._client.close()

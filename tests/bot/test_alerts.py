@@ -70,6 +70,12 @@ def test_model_alerts(model: str, is_local: bool, key: str | None) -> None:
     assert [a.key for a in found] == ([key] if key else [])
 
 
+def test_a_missing_model_alert_says_what_to_do() -> None:
+    alert = alerts.event_alert(PipelineEvent("model_missing", "grok", "HTTP 404: model not found"))
+    assert alert.key == "model_missing:grok:HTTP 404: model not found"
+    assert "does not know its model" in alert.text and "doctor" in alert.text
+
+
 def test_event_alert_escapes_what_the_provider_said() -> None:
     alert = alerts.event_alert(PipelineEvent("key_rejected", "gemini", "401 <Unauthorized>"))
     assert alert.key == "key_rejected:gemini:401 <Unauthorized>" and "&lt;Unauthorized&gt;" in alert.text

@@ -109,7 +109,7 @@ def test_doctor_reports_each_check(
     out = capsys.readouterr().out
     assert "telegram bot  ok    @plc_copilot_test_bot" in out
     assert "not migrated" in out
-    assert "tier ollama" in out and "ready" in out
+    assert "tier ollama" in out and "granite3.2-vision:2b: found (1 models pulled on this server)" in out
     assert "tier grok" in out and "FAIL" in out.split("tier grok")[1].splitlines()[0]
     price = out.split("tier gemini")[1].splitlines()[1]
     assert price.startswith("  price") and "ok" in price and "$0.1 / $0.4 per 1M tokens" in price
@@ -118,6 +118,52 @@ def test_doctor_reports_each_check(
     monkeypatch.setenv("XAI_API_KEY", env.settings_overrides()["xai_api_key"])
     assert main([*NO_ENV_FILE, "doctor"]) == 0
     assert "writable, migrated" in capsys.readouterr().out
+
+
+def test_doctor_shows_each_model_found_or_missing_with_its_price(
+    env: FakeProviders, telegram: FakeTelegram, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an admin reads after xAI retired the old default: which model is gone, what replaces it, and what
+    every other model costs and according to whom."""
+    monkeypatch.setenv("CASCADE", "ollama:0.8,gemini:0.7,claude:0.8,grok:0.8,openai")
+    monkeypatch.setenv("XAI_MODEL", "grok-4-1-fast-non-reasoning")
+    assert main([*NO_ENV_FILE, "migrate"]) == 0
+    capsys.readouterr()
+    assert main([*NO_ENV_FILE, "doctor"]) == 1
+    rows: dict[str, str] = {}
+    tier = ""
+    for line in capsys.readouterr().out.splitlines():  # "label  state  detail", labels padded to one width
+        label, detail = line[:14].strip(), line[14:].strip()
+        tier = label if label.startswith("tier") else tier
+        rows[f"{tier} price" if label == "price" else label] = detail
+    assert rows["telegram bot"].startswith("ok    @plc_copilot_test_bot")
+    assert rows["tier gemini"] == "ok    gemini-2.5-flash-lite: found (4 models this key can use)"
+    assert rows["tier claude"].startswith("ok    claude-haiku-5-5: found as an alias (anthropic claude-haiku-5-5-2026")
+    grok = rows["tier grok"]
+    assert grok.startswith("FAIL  grok-4-1-fast-non-reasoning: missing, not among the 2 models this key can use")
+    assert "the provider names grok-4.3" in grok and "it lists grok-4.3, grok-4.20-non-reasoning" in grok
+    assert rows["tier grok price"].startswith(
+        "FAIL  grok-4-1-fast-non-reasoning: shut down by the provider on 2026-05-15"
+    )
+    assert rows["tier claude price"] == (
+        "ok    claude-haiku-5-5: $0.1 / $0.5 per 1M tokens in/out, $0.5 / $2.5 above 100,000 prompt tokens; "
+        "genai-prices 0.2.3 (claude-haiku-5-5)"
+    )
+    assert rows["tier openai price"].startswith("ok    gpt-4.1-mini: $0.4 / $1.6 per 1M tokens in/out; genai-prices")
+    assert "tier ollama price" not in rows  # local: no price
+
+
+def test_doctor_prices_a_model_from_the_fill_in_file_with_its_source_and_date(
+    env: FakeProviders, telegram: FakeTelegram, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASCADE", "grok")
+    monkeypatch.setenv("XAI_MODEL", "grok-4.20-non-reasoning")
+    main([*NO_ENV_FILE, "doctor"])
+    out = capsys.readouterr().out
+    assert "grok-4.20-non-reasoning: found (2 models this key can use)" in out
+    price = out.split("tier grok")[1].splitlines()[1]
+    assert "$2.00 / $6.00 per 1M tokens in/out; pipeline/prices.json: not in genai-prices 0.2.3" in price
+    assert price.endswith("read 2026-11-30")
 
 
 def test_doctor_says_telegram_rejected_the_token(

@@ -3,10 +3,15 @@
 One ``FakeServer`` hosts all five under path prefixes (every SDK accepts a prefix in its base URL)::
 
     /ollama      POST /api/chat, GET /api/tags
-    /gemini      POST /{v1beta|v1}/models/{model}:generateContent, GET /{v1beta|v1}/models/{model}
-    /xai/v1      POST /chat/completions, GET /models/{model}
-    /openai/v1   POST /chat/completions, GET /models/{model}
-    /anthropic   POST /v1/messages, GET /v1/models/{model}
+    /gemini      POST /{v1beta|v1}/models/{model}:generateContent, GET /{v1beta|v1}/models[/{model}]
+    /xai/v1      POST /chat/completions, GET /models[/{model}]
+    /openai/v1   POST /chat/completions, GET /models[/{model}]
+    /anthropic   POST /v1/messages, GET /v1/models[/{model}]
+
+Each cloud provider has a ``catalogue`` of the models a key can use (today's real ids, editable per test):
+the models-list calls answer with it, and a model outside it gets the provider's own "not found" answer from
+both the model-info and the generation endpoints, as a retired model does. Anthropic lists dated ids only and
+resolves the undated alias, as the real API does.
 
 Each provider has a queue of scripted outcomes, provider-neutral so one script works everywhere: ``Text``
 (a successful answer with token counts, optionally after a delay) or ``Fail`` (an HTTP error rendered in that
@@ -60,6 +65,20 @@ FAKE_KEYS = {
     "anthropic": "fake-anthropic-key",
 }
 DEFAULT_OLLAMA_MODEL = PipelineSettings.model_fields["ollama_model"].default
+# What each provider listed on 2026-11-30 for the models this project uses (../shared/notes/MODELS-2026-11.md).
+CATALOGUES = {
+    "gemini": ["gemini-2.5-flash-lite", "gemini-2.5-flash", "gemini-3.1-flash-lite", "gemini-3.5-flash-lite"],
+    "xai": ["grok-4.3", "grok-4.20-non-reasoning"],
+    "openai": ["gpt-4.1-mini", "gpt-4.1", "gpt-5-mini", "gpt-5-nano", "gpt-6-luna"],
+    "anthropic": ["claude-haiku-5-5-20261007", "claude-haiku-4-5-20251001"],
+}
+# The provider's answer for a model it does not know (status, message), as each API words it.
+_NOT_FOUND = {
+    "gemini": "models/{model} is not found for API version v1beta, or is not supported for generateContent.",
+    "xai": "The model {model} does not exist or your team does not have access to it.",
+    "openai": "The model `{model}` does not exist or you do not have access to it.",
+    "anthropic": "model: {model}",
+}
 
 
 # -- scripted outcomes ----------------------------------------------------------------------------------------
@@ -247,6 +266,7 @@ class FakeProviders:
     def __init__(self) -> None:
         self.server = FakeServer()
         self.ollama_models: list[str] = [DEFAULT_OLLAMA_MODEL]
+        self.catalogue: dict[str, list[str]] = {p: list(models) for p, models in CATALOGUES.items()}
         self._queues: dict[str, collections.deque[Scripted]] = {p: collections.deque() for p in PROVIDERS}
         self._defaults: dict[str, Scripted] = {p: good() for p in PROVIDERS}
         self._lock = threading.Lock()
@@ -320,7 +340,38 @@ class FakeProviders:
     def _generate(self, provider: str, request: Recorded, model: str) -> Reply:
         if not _key_ok(provider, request.headers):
             return _render(provider, Fail(401, "fake: wrong or missing API key"), model)
+        if provider in self.catalogue and self._resolve(provider, model) is None:
+            return self._not_found(provider, model)
         return _render(provider, self._next(provider), model)
+
+    def _resolve(self, provider: str, model: str) -> str | None:
+        """The catalogue id ``model`` names: itself, or for Anthropic the dated id behind an alias."""
+        with self._lock:
+            listed = list(self.catalogue.get(provider, []))
+        if model in listed:
+            return model
+        dated = [m for m in listed if re.fullmatch(re.escape(model) + r"-\d{8}", m)] if provider == "anthropic" else []
+        return dated[-1] if dated else None
+
+    def _not_found(self, provider: str, model: str) -> Reply:
+        return _render(provider, Fail(404, _NOT_FOUND[provider].format(model=model)), model)
+
+    def _listing(self, provider: str, request: Recorded) -> Reply:
+        if not _key_ok(provider, request.headers):
+            return _render(provider, unauthorized(), "")
+        with self._lock:
+            ids = list(self.catalogue[provider])
+        created = "2026-10-07T00:00:00Z"
+        if provider == "gemini":
+            models = [{"name": f"models/{m}", "displayName": m, "version": "001",
+                       "supportedGenerationMethods": ["generateContent", "countTokens"]} for m in ids]  # fmt: skip
+            return Reply(json={"models": models})
+        if provider == "anthropic":
+            data = [{"id": m, "type": "model", "display_name": m, "created_at": created} for m in ids]
+            first, last = (ids[0], ids[-1]) if ids else (None, None)
+            return Reply(json={"data": data, "has_more": False, "first_id": first, "last_id": last})
+        data = [{"id": m, "object": "model", "created": 1_790_000_000, "owned_by": provider} for m in ids]
+        return Reply(json={"object": "list", "data": data})
 
     def _register(self) -> None:
         route = self.server.route
@@ -343,7 +394,13 @@ class FakeProviders:
         def gemini_model(req: Recorded, m: re.Match[str]) -> Reply:
             if not _key_ok("gemini", req.headers):
                 return _render("gemini", unauthorized(), m["model"])
+            if self._resolve("gemini", m["model"]) is None:
+                return self._not_found("gemini", m["model"])
             return Reply(json={"name": f"models/{m['model']}", "displayName": m["model"], "version": "001"})
+
+        @route("GET", r"/gemini/(?:v1beta|v1)/models")
+        def gemini_models(req: Recorded, m: re.Match[str]) -> Reply:
+            return self._listing("gemini", req)
 
         for provider in ("xai", "openai"):
             self._register_openai(provider)
@@ -356,8 +413,14 @@ class FakeProviders:
         def anthropic_model(req: Recorded, m: re.Match[str]) -> Reply:
             if not _key_ok("anthropic", req.headers):
                 return _render("anthropic", unauthorized(), m["model"])
-            return Reply(json={"id": m["model"], "type": "model", "display_name": m["model"],
+            if (resolved := self._resolve("anthropic", m["model"])) is None:
+                return self._not_found("anthropic", m["model"])
+            return Reply(json={"id": resolved, "type": "model", "display_name": resolved,
                                "created_at": "2025-10-01T00:00:00Z"})  # fmt: skip
+
+        @route("GET", r"/anthropic/v1/models")
+        def anthropic_models(req: Recorded, m: re.Match[str]) -> Reply:
+            return self._listing("anthropic", req)
 
     def _register_openai(self, provider: str) -> None:
         prefix = re.escape(PREFIXES[provider])
@@ -370,7 +433,13 @@ class FakeProviders:
         def model(req: Recorded, m: re.Match[str]) -> Reply:
             if not _key_ok(provider, req.headers):
                 return _render(provider, unauthorized(), m["model"])
+            if self._resolve(provider, m["model"]) is None:
+                return self._not_found(provider, m["model"])
             return Reply(json={"id": m["model"], "object": "model", "created": int(time.time()), "owned_by": "fake"})
+
+        @self.server.route("GET", prefix + r"/models")
+        def models(req: Recorded, m: re.Match[str]) -> Reply:
+            return self._listing(provider, req)
 
 
 @contextlib.asynccontextmanager

@@ -19,7 +19,16 @@ from pipeline.errors import NotAnImage
 from pipeline.models import ModelCall, StoredAnalysis
 from tests.conftest import make_photo, reencode
 from tests.fakes.http import free_port
-from tests.fakes.providers import FakeProviders, good, hang, invalid_json, rate_limited, server_error, unauthorized
+from tests.fakes.providers import (
+    Fail,
+    FakeProviders,
+    good,
+    hang,
+    invalid_json,
+    rate_limited,
+    server_error,
+    unauthorized,
+)
 
 
 @pytest.fixture
@@ -131,6 +140,17 @@ async def test_rejected_key_is_reported_once_and_the_tier_skipped(h: Harness) ->
     await pipeline.analyze([make_photo(9)])
     assert [(e.kind, e.tier) for e in h.events] == [("key_rejected", "gemini")]
     assert len(h.fake.calls("gemini")) == 1
+
+
+async def test_a_model_the_provider_does_not_know_is_reported_once_and_the_tier_skipped(h: Harness) -> None:
+    h.fake.script("grok", Fail(404, "The model grok-4-1-fast-non-reasoning does not exist"))
+    pipeline = await h.pipeline(cascade="grok:0.7,claude")
+    first = await pipeline.analyze([make_photo(8)])
+    second = await pipeline.analyze([make_photo(9)])
+    assert [a.outcome for a in first.receipt.attempts] == ["model_missing", "accepted"]
+    assert [a.outcome for a in second.receipt.attempts] == ["skipped_cooldown", "accepted"]
+    assert [(e.kind, e.tier) for e in h.events] == [("model_missing", "grok")]
+    assert len(h.fake.calls("grok")) == 1
 
 
 async def test_no_tier_accepts_returns_the_best_answer_marked_low_confidence(h: Harness) -> None:
@@ -277,6 +297,7 @@ async def test_the_admins_price_file_prices_what_nobody_lists(h: Harness, tmp_pa
         '{"prices": [{"model": "gemini-0-unpriced", "provider": "google", "input": "1", "output": "5",'
         ' "source": "negotiated", "checked": "2026-11-30"}]}'
     )
+    h.fake.catalogue["gemini"].append("gemini-0-unpriced")
     pipeline = await h.pipeline(PriceTable.load(table), cascade="gemini", gemini_model="gemini-0-unpriced")
     result = await pipeline.analyze([make_photo(24)])
     assert result.receipt.tier == "gemini" and h.events == []

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import TierAuthError, TierRateLimited, TierRejected, TierUnavailable
+from pipeline.errors import TierAuthError, TierModelNotFound, TierRateLimited, TierRejected, TierUnavailable
 from pipeline.settings import PipelineSettings
 from pipeline.tiers import TIER_NAMES, build_tiers
 from pipeline.tiers._common import error_for_status, parse_retry_after
@@ -108,12 +108,26 @@ def test_parse_retry_after(header: str | None, expected: float | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("status", "message", "kind"),
+    [
+        (400, "The model grok-4-1-fast-non-reasoning does not exist or your team does not have access to it.",
+         TierModelNotFound),
+        (404, "models/gemini-2.5-flash is not found for API version v1beta", TierModelNotFound),
+        (400, "Image too small", TierRejected),
+        (400, "Invalid value for 'response_format': not supported with this model", TierRejected),
+    ],
+)  # fmt: skip
+def test_model_not_found_is_told_apart_from_a_bad_request(status: int, message: str, kind: type[Exception]) -> None:
+    assert type(error_for_status("grok", status, message)) is kind
+
+
+@pytest.mark.parametrize(
     ("status", "kind"),
     [
         (400, TierRejected),
         (401, TierAuthError),
         (403, TierAuthError),
-        (404, TierRejected),
+        (404, TierModelNotFound),
         (408, TierUnavailable),
         (409, TierUnavailable),
         (413, TierRejected),

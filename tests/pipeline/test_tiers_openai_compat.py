@@ -65,12 +65,16 @@ def test_temperature_only_for_models_that_accept_it(model: str, has_temperature:
     assert ("temperature" in _build_request(model, tier_request())) is has_temperature
 
 
-@pytest.mark.parametrize(("model", "effort"), [("grok-4.3", "none"), ("grok-4.3-latest", "none"),
-                                              ("grok-4.20-non-reasoning", None), ("gpt-4.1-mini", None)])  # fmt: skip
+@pytest.mark.parametrize(("model", "effort"), [("grok-4.3", "none"), ("grok-4.20-non-reasoning", None)])
 async def test_grok_4_3_is_asked_not_to_reason(fake: FakeProviders, model: str, effort: str | None) -> None:
     async with open_tier(fake, "grok", xai_model=model) as tier:
         await tier.analyze(tier_request())
     assert fake.calls("grok")[-1].json().get("reasoning_effort") == effort
+
+
+@pytest.mark.parametrize(("model", "effort"), [("grok-4.3-latest", "none"), ("gpt-4.1-mini", None), ("o4-mini", None)])
+def test_reasoning_effort_is_per_model(model: str, effort: str | None) -> None:
+    assert _build_request(model, tier_request()).get("reasoning_effort") == effort
 
 
 def test_read_reply_from_wire_json() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.errors import TierAuthError, TierRateLimited, TierRejected, TierUnavailable
+from pipeline.errors import TierAuthError, TierModelNotFound, TierRateLimited, TierRejected, TierUnavailable
 from pipeline.tiers import TIER_NAMES
 from tests.fakes.http import free_port
 from tests.fakes.providers import (
@@ -161,3 +161,36 @@ async def test_probe_succeeds_against_the_fake(fake: FakeProviders, name: str) -
     async with open_tier(fake, name, **FAST) as tier:
         description = await tier.probe()
     assert tier.model in description or name in description
+
+
+MODEL_SETTING = {"ollama": "ollama_model", "gemini": "gemini_model", "grok": "xai_model", "claude": "anthropic_model",
+                 "openai": "openai_model"}  # fmt: skip
+
+
+async def test_list_models_returns_what_the_provider_lists(fake: FakeProviders, name: str) -> None:
+    fake.ollama_models = ["granite3.2-vision:2b", "qwen3-vl:4b"]
+    async with open_tier(fake, name, **FAST) as tier:
+        listed = await tier.list_models()
+    key = {"grok": "xai", "claude": "anthropic"}.get(name, name)
+    assert listed == (fake.ollama_models if name == "ollama" else fake.catalogue[key])
+    assert fake.calls(name, generation_only=False)[-1].method == "GET"
+
+
+@pytest.mark.parametrize(
+    ("cloud", "key_field"),
+    [("gemini", "gemini_api_key"), ("grok", "xai_api_key"), ("claude", "anthropic_api_key"),
+     ("openai", "openai_api_key")],
+)  # fmt: skip
+async def test_list_models_with_a_wrong_key_is_an_auth_error(fake: FakeProviders, cloud: str, key_field: str) -> None:
+    async with open_tier(fake, cloud, **FAST, **{key_field: "not-the-key"}) as tier:
+        with pytest.raises(TierAuthError):
+            await tier.list_models()
+
+
+async def test_a_model_the_provider_does_not_know_is_model_not_found(fake: FakeProviders, name: str) -> None:
+    """Each cloud fake answers an unknown model in its provider's words; Ollama's 'not found' is scripted."""
+    if name == "ollama":
+        fake.script(name, Fail(404, 'model "retired-vision:1b" not found, try pulling it first'))
+    async with open_tier(fake, name, **FAST, **{MODEL_SETTING[name]: "retired-vision-1"}) as tier:
+        with pytest.raises(TierModelNotFound):
+            await tier.analyze(tier_request())
