@@ -109,8 +109,11 @@ class PriceTable:
     @classmethod
     def load(cls, path: Path | None = None) -> PriceTable:
         """genai-prices + ``pipeline/prices.json``, with the admin's file at ``path`` (``PRICES_PATH``) on top."""
-        from pipeline.price_catalogue import catalogue_price
+        from pipeline.price_catalogue import catalogue_price, load_catalogue
 
+        # Read genai-prices' bundled data now (seconds on a busy machine), at start-up, not inside the event
+        # loop on the first photo, where it would stall every chat.
+        load_catalogue()
         shipped = resources.files("pipeline").joinpath("prices.json").read_text(encoding="utf-8")
         fill_ins, lifecycle = _parse(shipped, "pipeline/prices.json")
         overrides: list[Price] = []

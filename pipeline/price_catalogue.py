@@ -27,6 +27,11 @@ def source_label() -> str:
     return f"genai-prices {version('genai-prices')}"
 
 
+def load_catalogue() -> None:
+    """Import the bundled price data (a large module) so the first lookup does not pay for it."""
+    data_snapshot.get_snapshot()
+
+
 def catalogue_price(model: str, provider: str | None, on: date) -> Price | None:
     """The list price genai-prices has for ``model`` on ``on``, or None when it does not know the model.
 

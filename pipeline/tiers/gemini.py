@@ -18,6 +18,7 @@ from google.genai import errors as genai_errors
 from google.genai import types as gtypes
 
 from pipeline.errors import TierBadOutput, TierError, TierRejected, TierUnavailable
+from pipeline.imagetokens import GEMINI_3_MEDIA_RESOLUTION
 from pipeline.tiers._common import as_int, error_for_status, short
 from pipeline.types import ImagePolicy, TierReply, TierRequest, Usage
 
@@ -36,6 +37,14 @@ def _thinking_config(model: str) -> gtypes.ThinkingConfig | None:
     return None
 
 
+def _media_resolution(model: str) -> gtypes.MediaResolution | None:
+    """Gemini 3.x bills an image by ``media_resolution``, not by size; set it so the bill is the estimate's.
+    2.x keeps the API default (its tile rule is what ``imagetokens`` estimates and the image policy targets)."""
+    if model.startswith(("gemini-1", "gemini-2")):
+        return None
+    return gtypes.MediaResolution(GEMINI_3_MEDIA_RESOLUTION)
+
+
 def _build_request(model: str, request: TierRequest) -> dict[str, Any]:
     """Keyword arguments of ``client.aio.models.generate_content``: images first, then the prompt."""
     parts = [gtypes.Part.from_bytes(data=image.data, mime_type=image.mime_type) for image in request.images]
@@ -46,6 +55,7 @@ def _build_request(model: str, request: TierRequest) -> dict[str, Any]:
         response_mime_type="application/json",
         response_json_schema=request.json_schema,
         thinking_config=_thinking_config(model),
+        media_resolution=_media_resolution(model),
     )
     return {"model": model, "contents": [gtypes.Content(role="user", parts=parts)], "config": config}
 

@@ -25,7 +25,7 @@ from pipeline.types import ImagePolicy, TierReply, TierRequest, Usage
 # gpt-4.1-mini/gpt-5-mini count 32 px patches (1536-patch budget): 1024x768 → 768 patches ≈ 1.2k tokens,
 # while 2048 px would hit the budget and be shrunk server-side anyway; tile-priced models (gpt-4o/4.1) cap
 # the short side at 768 px, so 1024 px on the long side is also where they stop charging more for a 4:3
-# photo. xAI publishes no formula; the same size keeps its bill comparable.
+# photo. xAI bills 448 px tiles (at most 6, plus one): 1024×768 is 3×2 tiles, 1,792 tokens, its ceiling.
 IMAGE_POLICY = ImagePolicy(max_long_side=1024, max_pixels=1024 * 768)
 
 SCHEMA_NAME = "equipment_analysis"

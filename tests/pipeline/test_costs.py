@@ -157,3 +157,20 @@ def test_lifecycle_warnings(model: str, expected: str | None) -> None:
 def test_a_model_with_no_price_anywhere_is_reported_not_free() -> None:
     assert PriceTable.load().lookup("grok-9", TODAY, "xai") is None
     assert "no price" in (lifecycle_warning(None, "grok-9", TODAY) or "")
+
+
+@pytest.mark.parametrize(
+    ("field", "provider"),
+    [("gemini_model", "google"), ("xai_model", "xai"), ("anthropic_model", "anthropic"), ("openai_model", "openai")],
+)
+def test_every_default_cloud_model_is_priced_and_not_retiring(field: str, provider: str) -> None:
+    """The shipped defaults exist in today's catalogues (tests/fakes/providers.CATALOGUES, read 2026-11-30),
+    have a price, and are not within 30 days of an announced shutdown."""
+    from pipeline.settings import PipelineSettings
+    from tests.fakes.providers import CATALOGUES
+
+    model = PipelineSettings.model_fields[field].default
+    fake_key = {"google": "gemini", "anthropic": "anthropic", "xai": "xai", "openai": "openai"}[provider]
+    assert any(m == model or m.startswith(f"{model}-") for m in CATALOGUES[fake_key])
+    price = PriceTable.load().lookup(model, TODAY, provider)
+    assert price is not None and lifecycle_warning(price, model, TODAY) is None

@@ -10,6 +10,7 @@ from pipeline.imagetokens import (
     gemini_tokens,
     openai_patch_tokens,
     openai_tile_tokens,
+    xai_tokens,
 )
 
 
@@ -75,6 +76,51 @@ def test_openai(model: str, width: int, height: int, tokens: int) -> None:
     assert estimate_image_tokens("openai", model, width, height) == tokens
 
 
+@pytest.mark.parametrize(
+    ("model", "width", "height", "tokens"),
+    [
+        ("gemini-3.1-flash-lite", 384, 384, 1120),  # media_resolution high, whatever the size
+        ("gemini-3.5-flash-lite", 4000, 3000, 1120),
+        ("gemini-3.5-flash-lite", 768, 576, 1120),  # above the ~1,065-1,100 measured at the default
+        ("gemini-2.5-flash-lite", 768, 576, 258),  # 2.x keeps its tile rule
+        ("gemini-4-flash", 2000, 2000, 258 * 9),  # unknown generation: the higher of both rules
+        ("gemini-4-flash", 300, 300, 1120),
+    ],
+)
+def test_gemini_by_generation(model: str, width: int, height: int, tokens: int) -> None:
+    assert estimate_image_tokens("google", model, width, height) == tokens
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "tokens"),
+    [
+        (448, 448, 512),  # one tile + the extra one
+        (449, 448, 768),
+        (800, 600, 1280),  # xAI's own example: 2×2 tiles + 1
+        (1024, 768, 1792),  # the figure: 3×2 tiles + 1 (the old estimate said 765)
+        (4000, 3000, 1792),  # resized to at most 6 tiles: the bound
+        (100, 100, 512),
+    ],
+)
+def test_xai_tiles(width: int, height: int, tokens: int) -> None:
+    assert xai_tokens(width, height) == tokens
+    assert estimate_image_tokens("xai", "grok-4.3", width, height) == tokens
+
+
+def test_xai_estimate_never_exceeds_its_bound_nor_falls_below_the_rule() -> None:
+    for width in range(50, 6000, 317):
+        for height in range(50, 6000, 389):
+            tiles = -(-width // 448) * -(-height // 448)
+            assert 256 * (min(tiles, 6) + 1) == xai_tokens(width, height) <= 1792
+
+
+@pytest.mark.parametrize(("width", "height"), [(512, 384), (1024, 768), (2048, 1536), (300, 4000)])
+def test_an_openai_model_without_a_rule_gets_the_higher_scheme(width: int, height: int) -> None:
+    unknown = estimate_image_tokens("openai", "gpt-6-luna", width, height)
+    assert unknown >= estimate_image_tokens("openai", "gpt-4.1-nano", width, height)  # patch 2.46, highest
+    assert unknown >= openai_tile_tokens(width, height)
+
+
 def test_openai_patch_budget_is_a_ceiling() -> None:
     sizes = [(w, h) for w in range(64, 5000, 211) for h in range(64, 5000, 293)]
     assert max(openai_patch_tokens(w, h, 1.0) for w, h in sizes) <= 1536
@@ -88,12 +134,12 @@ def test_openai_tile_rule() -> None:
 @pytest.mark.parametrize(
     ("provider", "model", "width", "height", "tokens"),
     [
-        ("xai", "grok-4-1-fast-non-reasoning", 1024, 1024, 765),  # OpenAI tile rule, an assumption
-        ("grok", "grok-4-fast", 512, 512, 255),
+        ("xai", "grok-4.3", 1024, 1024, 256 * 7),  # 3×3 tiles capped at 6, plus one
+        ("grok", "grok-4.20-non-reasoning", 512, 512, 256 * 5),
         ("ollama", "qwen2.5vl:3b", 4000, 3000, 0),
         ("claude", "claude-haiku-4-5", 200, 200, 54),
         ("gemini", "gemini-2.5-flash-lite", 384, 384, 258),
-        ("someone-new", "x", 1000, 1000, 1334),  # unknown provider: highest known rule
+        ("someone-new", "x", 1000, 1000, 1792),  # unknown provider: highest known rule (xAI's here)
     ],
 )
 def test_estimate_by_provider(provider: str, model: str, width: int, height: int, tokens: int) -> None:

@@ -65,6 +65,19 @@ def test_thinking_budget_only_where_zero_is_accepted(model: str, budget: int | N
     assert built["config"].thinking_config == config
 
 
+@pytest.mark.parametrize(
+    ("model", "sent"),
+    [("gemini-2.5-flash-lite", None), ("gemini-3.1-flash-lite", "MEDIA_RESOLUTION_HIGH"),
+     ("gemini-3.5-flash-lite", "MEDIA_RESOLUTION_HIGH")],
+)  # fmt: skip
+async def test_gemini_3_requests_set_media_resolution(fake: FakeProviders, model: str, sent: str | None) -> None:
+    """3.x bills an image by media_resolution: the request names it, so the reservation's estimate holds."""
+    async with open_tier(fake, "gemini", gemini_model=model) as tier:
+        await tier.analyze(tier_request())
+    config = fake.calls("gemini")[-1].json()["generationConfig"]
+    assert config.get("mediaResolution") == sent
+
+
 def test_read_reply_from_wire_json_skips_thought_parts() -> None:
     wire = {
         "candidates": [
