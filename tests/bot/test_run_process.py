@@ -49,7 +49,11 @@ def start_process(telegram: FakeTelegram, providers: FakeProviders, folder: Path
 
 def stop(process: subprocess.Popen[str]) -> str:
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()  # never leave a bot polling after the test
+        raise
     assert process.returncode == 0, output
     return output
 
