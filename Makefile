@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench migrate doctor clean
+.PHONY: setup run test lint bench migrate doctor messages clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,12 @@ test: lint
 
 bench: setup
 	$(BIN)/python -m bench
+
+# The message catalogue (bot/i18n): extract the English strings, merge them into each language's .po file.
+# Translate the new entries in bot/i18n/locales/*/LC_MESSAGES/messages.po; the .po files are loaded as they are.
+messages: setup
+	$(BIN)/pybabel extract --no-location --omit-header --no-wrap --sort-output -F babel.cfg -k N_ -o bot/i18n/locales/messages.pot bot
+	$(BIN)/pybabel update --no-wrap --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -i bot/i18n/locales/messages.pot -d bot/i18n/locales
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, handlers, money, workorders
+from bot import admin, commands, handlers, money, workorders
 from bot.services import build_services, close_services
 from bot.settings import AppSettings
 from bot.status import RateBudget
@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 
 COMMANDS = [
     BotCommand("start", "What I do and your free photos"),
-    BotCommand("help", "How to send photos"),
+    BotCommand("help", "What to send, the buttons, plans and commands"),
     BotCommand("workorders", "Your recent work orders"),
     BotCommand("usage", "Your free photos and plan"),
     BotCommand("upgrade", "Unlimited photos with Telegram Stars"),
+    BotCommand("language", "The language I answer in"),
     BotCommand("paysupport", "Help with payments"),
 ]
 
@@ -75,10 +76,9 @@ def build_application(settings: AppSettings) -> Application:  # type: ignore[typ
 
 def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(TypeHandler(Update, handlers.gate), group=-1)
-    app.add_handler(CommandHandler("start", handlers.start))
-    app.add_handler(CommandHandler("help", handlers.help_command))
+    commands.register(app, admin_commands=[*admin.COMMANDS, "outbox"])
     app.add_handler(MessageHandler(filters.PHOTO | IMAGE_DOCUMENT, handlers.on_photo))
-    app.add_handler(CallbackQueryHandler(handlers.on_recheck, pattern=r"^re:"))
+    app.add_handler(CallbackQueryHandler(handlers.on_recheck, pattern=r"^r[ecn]:"))
     app.add_handler(CallbackQueryHandler(workorders.on_button, pattern=r"^wo:[cd]:"))
     app.add_handler(CommandHandler("workorders", workorders.my_work_orders))
     app.add_handler(CommandHandler("outbox", admin.admin_only(workorders.outbox_admin)))

@@ -9,11 +9,11 @@ import secrets
 from datetime import UTC, datetime
 from typing import cast
 
-from telegram import Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import cards, delivery, payments, quota, render, workorders
+from bot import cards, delivery, payments, quota, render, replies, workorders
 from bot.cards import CardTicket
 from bot.logs import correlation_id
 from bot.queues import PhotoRef
@@ -77,19 +77,6 @@ def _kind(update: Update) -> str:
         if getattr(message, attr, None):
             return attr
     return "message"
-
-
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, user = update.effective_message, update.effective_user
-    assert message is not None and user is not None
-    services = services_of(context)
-    standing = await services.standing(user.id)
-    await message.reply_text(f"{render.WELCOME}\n\n{render.free_photos_line(standing.plan, standing.free_left)}")
-
-
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(render.HELP)
 
 
 async def not_a_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,24 +145,70 @@ async def _acknowledge(services: Services, message: Message, update_id: int, tex
 
 
 async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``re:`` the card's button; on the free plan it first asks (``rc:`` yes, ``rn:`` keep), since it counts."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
     services = services_of(context)
-    ticket = await cards.take(services.sessions, query.data.partition(":")[2])
+    action, _, rest = query.data.partition(":")
+    token, _, card_id = rest.partition(":")  # rc:/rn: carry the card's message id after the token
+    user_id = update.effective_user.id
+    if action == "rn":
+        await query.answer()
+        if isinstance(query.message, Message):
+            await edit(query.message, replies.recheck_kept(await services.translator(user_id)))
+        return
+    if action == "re" and await _ask_before_recheck(services, query, user_id, token):
+        return
+    ticket = await cards.take(services.sessions, token)
     if ticket is None:
         await query.answer("I no longer have that photo. Please send it again.", show_alert=True)
         return
     await query.answer("Asking for a fresh analysis…")
+    status: Message | None = None
     if isinstance(query.message, Message):
-        with contextlib.suppress(BadRequest):
-            await query.message.edit_reply_markup(reply_markup=None)
-    status = await context.bot.send_message(ticket.chat_id, "🔎 Re-checking with a fresh analysis…")
+        if action == "rc":  # the question becomes the status message; the card loses its buttons
+            status = query.message
+            if card_id.isdigit():
+                with contextlib.suppress(BadRequest):
+                    await context.bot.edit_message_reply_markup(query.message.chat_id, int(card_id), reply_markup=None)
+        else:
+            with contextlib.suppress(BadRequest):
+                await query.message.edit_reply_markup(reply_markup=None)
+    if status is None:
+        status = await context.bot.send_message(ticket.chat_id, "🔎 Re-checking with a fresh analysis…")
+    else:
+        await edit(status, "🔎 Re-checking with a fresh analysis…")
     await services.updates.note_status(update.update_id, status.message_id)
     await process(
         services, context, update.effective_user.id, ticket.chat_id, ticket.refs, ticket.caption,
         StatusLine(None, message=status), cid=correlation_id.get(), update_id=update.update_id,
         replaces=ticket.analysis_id, fresh=True,
     )  # fmt: skip
+
+
+async def _ask_before_recheck(services: Services, query: CallbackQuery, user_id: int, token: str) -> bool:
+    """On the free plan a re-check spends a free analysis: ask first. True when the question was asked."""
+    standing = await services.standing(user_id)
+    if standing.plan != "free":
+        return False
+    tr = await services.translator(user_id)
+    if await cards.get(services.sessions, token) is None:
+        return False  # the usual "no longer have that photo" answer follows
+    if standing.free_left == 0:
+        await query.answer(replies.recheck_impossible(tr), show_alert=True)
+        return True
+    await query.answer()
+    if isinstance(query.message, Message):
+        yes, keep = replies.recheck_buttons(tr)
+        card = query.message.message_id
+        buttons = [
+            InlineKeyboardButton(yes, callback_data=f"rc:{token}:{card}"),
+            InlineKeyboardButton(keep, callback_data=f"rn:{token}:{card}"),
+        ]
+        await query.message.reply_text(
+            replies.recheck_question(tr, standing.free_left), reply_markup=InlineKeyboardMarkup([buttons])
+        )
+    return True
 
 
 async def process(
@@ -231,7 +264,7 @@ async def process(
 
             result = await services.pipeline.analyze(
                 photos, caption=caption, user_id=user_id, guard=services.guard, progress=on_progress, fresh=fresh,
-                replaces=replaces,
+                replaces=replaces, language=(await services.translator(user_id)).prompt_name,
             )  # fmt: skip
         except IntakeError as exc:
             await _close(progress)
@@ -306,18 +339,15 @@ async def _quota_exhausted(
         await _answer_or_undo(services, line, result, chat_id, refs, caption, user_id, photos[0], None)
         return
     status = await line.message()
-    n = services.settings.bot.free_photos
-    text = (
-        f"🔒 You have used your {n} free photo {'analysis' if n == 1 else 'analyses'}. "
-        "Photos I have already analysed are still answered free."
-    )
+    tr = await services.translator(user_id)
+    text = replies.quota_used_up(tr, services.settings.bot.free_photos)
     try:  # the subscription invoice as a button; without it the user can still send /upgrade
         markup = await payments.upgrade_markup(status.get_bot(), services, user_id)
     except TelegramError:
         log.warning("could not create the invoice link for %s", user_id, exc_info=True)
-        await edit(status, f"{text} Send /upgrade for unlimited photos.")
+        await edit(status, f"{text} {replies.upgrade_hint(tr)}")
         return
-    await edit(status, f"{text}\n\n{render.upgrade_offer(services.settings.bot.stars_monthly_price)}", markup)
+    await edit(status, f"{text}\n\n{replies.upgrade_offer(tr, services.settings.bot.stars_monthly_price)}", markup)
 
 
 async def _answer_or_undo(
@@ -363,8 +393,8 @@ async def _answer(
     ticket = CardTicket(chat_id, refs, caption, result.analysis_id, result.analysis)
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
-    keyboard = workorders.card_keyboard(token, offer_work_order=not auto)
-    html = render.card(result.analysis, result.receipt)
+    keyboard = workorders.card_keyboard(token, offer_work_order=not auto, tr=await services.translator(user_id))
+    html = await _with_quota(services, render.card(result.analysis, result.receipt), user_id)
     try:
         first = await line.first(html, keyboard)  # a quick cache hit: the card is the only message
     except BadRequest:
@@ -388,6 +418,16 @@ async def _answer(
             log.exception("automatic work order failed for %s", chat_id)
             await status.reply_text("😕 I could not queue the work order. Tap <b>Re-check</b> or try again later.")
     return True
+
+
+async def _with_quota(services: Services, card: str, user_id: int) -> str:
+    """On the free plan, what is left after this answer goes under the card (when it fits)."""
+    standing = await services.standing(user_id)
+    if standing.plan != "free":
+        return card
+    line = replies.card_quota_line(await services.translator(user_id), standing.free_left)
+    fits = render.visible_length(card) + render.utf16_len(line) + 2 <= render.MAX_MESSAGE
+    return f"{card}\n\n{line}" if fits else card
 
 
 async def _release(services: Services, reservation: quota.Reservation | None, update_id: int | None) -> None:

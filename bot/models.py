@@ -22,7 +22,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     first_name: Mapped[str] = mapped_column(String(128), default="")
     username: Mapped[str | None] = mapped_column(String(64))
-    language_code: Mapped[str | None] = mapped_column(String(16))
+    language_code: Mapped[str | None] = mapped_column(String(16))  # Telegram's, refreshed on every update
+    language: Mapped[str | None] = mapped_column(String(8))  # chosen with /language; None: follow Telegram's
     free_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     paid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

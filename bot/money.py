@@ -21,8 +21,6 @@ ALERT_INTERVAL_S = 300.0
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("upgrade", payments.upgrade))
-    app.add_handler(CommandHandler("usage", payments.usage))
     app.add_handler(CommandHandler("paysupport", payments.paysupport))
     app.add_handler(PreCheckoutQueryHandler(payments.on_pre_checkout))
     app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.on_successful_payment))

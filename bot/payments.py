@@ -125,36 +125,9 @@ async def _locked_user(session: AsyncSession, user_id: int) -> User:
     return (await session.scalars(query)).one()
 
 
-async def upgrade(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/upgrade: the subscription invoice, or where the user's plan stands."""
-    message, user = update.effective_message, update.effective_user
-    assert message is not None and user is not None
-    services = _services(context)
-    standing = await services.standing(user.id)
-    if standing.plan == "admin":
-        await message.reply_text(render.free_photos_line("admin", 0))
-        return
-    if standing.plan == "paid" and standing.paid_until is not None:
-        await message.reply_text(render.already_paid(standing.paid_until))
-        return
-    markup = await upgrade_markup(context.bot, services, user.id)
-    await message.reply_text(render.upgrade_offer(services.settings.bot.stars_monthly_price), reply_markup=markup)
-
-
 async def paysupport(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_message is not None
     await update.effective_message.reply_text(render.PAYSUPPORT)
-
-
-async def usage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/usage: free photos used and left, and until when the user is paid."""
-    message, user = update.effective_message, update.effective_user
-    assert message is not None and user is not None
-    services = _services(context)
-    standing = await services.standing(user.id)
-    limit = services.settings.bot.free_photos
-    text = render.usage_text(standing.plan, used=standing.free_used, limit=limit, paid_until=standing.paid_until)
-    await message.reply_text(text)
 
 
 async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

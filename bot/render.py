@@ -234,37 +234,10 @@ def split_plain(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
-WELCOME = (
-    "👋 <b>PLC Copilot</b> reads equipment photos for maintenance technicians.\n\n"
-    "Send me a photo of a <b>motor nameplate</b>, a <b>PLC</b>, a <b>drive showing a fault code</b> or a "
-    "<b>panel</b>. I will tell you what it is, what the fault means, what to do and what to watch out for.\n"
-    "Tips: fill the frame with the label or display, avoid glare, add a caption if you have a question. "
-    "Up to 4 photos of the same equipment can go in one album."
-)
-
-HELP = (
-    "<b>How to use PLC Copilot</b>\n"
-    "• Send a photo (or an image file: JPEG, PNG, WebP, HEIC).\n"
-    "• Add a caption to ask something specific, e.g. <i>why does it trip on start?</i>\n"
-    "• An album of up to 4 photos is analysed together.\n"
-    "• <b>Re-check</b> under a result asks for a fresh analysis.\n\n"
-    "/start – what I do and your free photos\n/help – this message"
-)
-
 NOT_A_PHOTO = (
     "I work with photos 📷. Send a picture of a nameplate, a PLC, a drive display or a panel and I will "
     "analyse it. /help shows how."
 )
-
-
-def free_photos_line(plan: str, left: int) -> str:
-    if plan == "admin":
-        return "You are an admin: no photo limit."
-    if plan == "paid":
-        return "Your plan: unlimited photos."
-    if left == 0:
-        return "You have used your free photos. Photos I have already analysed are still answered free."
-    return f"You have <b>{left}</b> free photo {'analysis' if left == 1 else 'analyses'} left."
 
 
 # ---- plans and payments (bot/payments.py) ----------------------------------------------------------------
@@ -287,30 +260,6 @@ def _date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def upgrade_offer(price: int) -> str:
-    return (
-        f"⭐ <b>Unlimited photo analyses</b> for {price} Telegram Stars per 30 days, renewed monthly until you "
-        "cancel. Tap the button to pay in Telegram. Questions: /paysupport"
-    )
-
-
-def already_paid(paid_until: datetime) -> str:
-    return f"✅ You have unlimited photos until {_date(paid_until)} (UTC). /paysupport for help with payments."
-
-
 def thanks(paid_until: datetime, *, renewal: bool) -> str:
     what = "Your subscription was renewed" if renewal else "Thank you! Unlimited photo analyses are on"
     return f"⭐ {what}: paid until {_date(paid_until)} (UTC). Send photos any time."
-
-
-def usage_text(plan: str, *, used: int, limit: int, paid_until: datetime | None) -> str:
-    lines = ["<b>Your usage</b>", f"Free analyses used: {used} of {limit} · left: {max(0, limit - used)}"]
-    if plan == "admin":
-        lines.append("You are an admin: no photo limit.")
-    elif plan == "paid" and paid_until is not None:
-        lines.append(f"Unlimited plan: paid until {_date(paid_until)} (UTC).")
-    else:
-        if paid_until is not None:
-            lines.append(f"Your unlimited plan ended on {_date(paid_until)}.")
-        lines.append("/upgrade for unlimited photos. Cache hits and failed analyses never count.")
-    return "\n".join(lines)

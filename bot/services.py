@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
-from bot import cards, quota
+from bot import cards, i18n, quota
 from bot.alerts import Alerter, ConfiguredModel
 from bot.budget import DbSpendingGuard
 from bot.db import make_engine, make_sessionmaker, upgrade_async
@@ -59,6 +59,11 @@ class Services:
                 free_limit=self.settings.bot.free_photos,
                 now=datetime.now(UTC),
             )
+
+    async def translator(self, user_id: int) -> i18n.Translator:
+        """The user's language (bot/i18n): their /language choice, else Telegram's, else English."""
+        async with self.sessions() as session:
+            return await i18n.translator_for(session, user_id)
 
     async def on_work_order_dead(self, report: DeliveryReport) -> None:
         """A work order could not be filed within CMMS_DEAD_AFTER_HOURS: every admin hears of it."""

@@ -18,7 +18,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ContextTypes
 
-from bot import cards
+from bot import cards, i18n, replies
 from bot.cards import CardTicket
 from bot.services import Services
 from cmmsconnect import DeliveryReport, OutboxEntry, Reporter, work_order_from_analysis
@@ -35,16 +35,18 @@ CMMS_NAMES = {
 _ICONS = {"pending": "⏳", "created": "📝", "delivered": "✅", "failed": "❌", "dead": "🪦"}
 
 
-def card_keyboard(token: str, *, offer_work_order: bool) -> InlineKeyboardMarkup:
+def card_keyboard(token: str, *, offer_work_order: bool, tr: i18n.Translator | None = None) -> InlineKeyboardMarkup:
+    """The buttons under a card, labelled in the user's language (English without a translator)."""
+    tr = tr or i18n.translator("en")
     rows = []
     if offer_work_order:
         rows.append(
             [
-                InlineKeyboardButton("📝 Create work order", callback_data=f"wo:c:{token}"),
-                InlineKeyboardButton("✖ Dismiss", callback_data=f"wo:d:{token}"),
+                InlineKeyboardButton(tr.gettext(replies.CREATE_WORK_ORDER), callback_data=f"wo:c:{token}"),
+                InlineKeyboardButton(tr.gettext(replies.DISMISS), callback_data=f"wo:d:{token}"),
             ]
         )
-    rows.append([InlineKeyboardButton("🔁 Wrong? Re-check", callback_data=f"re:{token}")])
+    rows.append([InlineKeyboardButton(tr.gettext(replies.RECHECK), callback_data=f"re:{token}")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -172,8 +174,16 @@ async def _report(services: Services, bot: Bot, report: DeliveryReport) -> None:
 
 
 async def _keep_only_recheck(card: Message, token: str) -> None:
+    """Drop the work-order buttons; the Re-check button stays as it was (in the user's language)."""
+    kept = [
+        [button]
+        for row in (card.reply_markup.inline_keyboard if card.reply_markup else ())
+        for button in row
+        if button.callback_data == f"re:{token}"
+    ]
+    markup = InlineKeyboardMarkup(kept) if kept else card_keyboard(token, offer_work_order=False)
     with contextlib.suppress(BadRequest):
-        await card.edit_reply_markup(reply_markup=card_keyboard(token, offer_work_order=False))
+        await card.edit_reply_markup(reply_markup=markup)
 
 
 def _entry_line(services: Services, entry: OutboxEntry) -> str:

@@ -61,9 +61,17 @@ _CAPTION_FENCE = '"""'
 MAX_CAPTION_CHARS = 500
 
 
-def build_prompt(caption: str | None, photo_count: int) -> str:
-    """The prompt for one request; the technician's caption is quoted as context, not as instructions."""
+def build_prompt(caption: str | None, photo_count: int, language: str | None = None) -> str:
+    """The prompt for one request; the technician's caption is quoted as context, not as instructions.
+
+    ``language`` (an English name, e.g. "Spanish") is the technician's: the free-text fields are written in
+    it, while keys and enumerated values stay as specified so the answer still parses."""
     parts = [_PROMPT]
+    if language and language != "English":
+        parts.append(
+            f"Write summary, recommended_actions and safety_notes in {language}. Keep the JSON keys and the "
+            "values of condition and priority in English exactly as listed; copy codes, models and ratings as shown."
+        )
     if photo_count > 1:
         parts.append(f"The {photo_count} photos show the same equipment from different angles.")
     note = clip(clean_text(caption or "", multiline=False).replace(_CAPTION_FENCE, "''"), MAX_CAPTION_CHARS)

@@ -87,12 +87,14 @@ class Pipeline:
         progress: ProgressCallback | None = None,
         fresh: bool = False,
         replaces: int | None = None,
+        language: str | None = None,
     ) -> Result:
         """Analyse one request (1–4 photos of the same equipment).
 
         Raises ``IntakeError`` for an unusable photo, ``NoTierAvailable`` when no tier could be asked and
         ``AnalysisFailed`` when every tier asked failed. ``fresh`` skips the cache; ``replaces`` names the cached
         analysis a fresh one supersedes.
+        ``language`` names the language the technician reads (e.g. "Spanish"); None or English: no instruction.
         """
         if not photos:
             raise ValueError("no photo given")
@@ -109,7 +111,7 @@ class Pipeline:
 
         if not self.cascade.steps:
             raise NoTierAvailable("no analysis tier is configured (set OLLAMA_HOST or a cloud API key)")
-        prompt = build_prompt(caption, len(loaded))
+        prompt = build_prompt(caption, len(loaded), language)
         outcome = await self.cascade.run(
             [p.image for p in loaded],
             prompt,

@@ -178,6 +178,13 @@ async def test_recheck_asks_for_a_fresh_analysis(start_bot: Any) -> None:
     data = next(b for b in card.buttons if b.startswith("re:"))
     bot.providers.script("gemini", good(serial_number="XYZ-999", confidence=0.95))
     bot.telegram.press_button(ANN, card.message_id, data)
+    await bot.last_text(ANN, lambda t: "uses one of your free analyses (you have 2 left)" in t)
+    question = bot.telegram.last_message(ANN)
+    assert question is not None and question.buttons == [
+        f"rc:{data[3:]}:{card.message_id}",
+        f"rn:{data[3:]}:{card.message_id}",
+    ]
+    bot.telegram.press_button(ANN, question.message_id, question.buttons[0])
     text = await bot.last_text(ANN, lambda t: "XYZ-999" in t)
     assert "from cache" not in text
     assert len(bot.providers.calls("gemini")) == 2

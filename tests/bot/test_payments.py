@@ -164,7 +164,7 @@ async def test_usage_and_paysupport(start_bot: Any) -> None:
     await bot.last_text(ANN, lambda t: "Analyzing" not in t)
     bot.telegram.send_command(ANN, "/usage")
     text = await bot.last_text(ANN, lambda t: "Your usage" in t)
-    assert "used: 1 of 3 · left: 2" in text and "/upgrade" in text
+    assert "Free analyses: 1 of 3 used, 2 left." in text and "/upgrade" in text
     bot.telegram.send_command(ANN, "/paysupport")
     assert "refund" in await bot.last_text(ANN, lambda t: "Help with payments" in t)
     bot.telegram.send_command(ADMIN, "/usage")

@@ -132,10 +132,13 @@ async def test_card_buttons_still_work_after_a_restart(start_bot: Any) -> None:
 async def test_a_double_tap_on_recheck_re_checks_once(start_bot: Any) -> None:
     bot = await start_bot(cascade="gemini")
     card = await analysed_card(bot)
-    recheck = button(card, "re:")
-    bot.telegram.press_button(ANN, card.message_id, recheck)
-    bot.telegram.press_button(ANN, card.message_id, recheck, strict=False)
-    await bot.telegram.wait_for(lambda: len(bot.telegram.sent("answerCallbackQuery")) == 2)
+    bot.telegram.press_button(ANN, card.message_id, button(card, "re:"))
+    await bot.last_text(ANN, lambda t: "A re-check is a fresh analysis" in t)
+    question = bot.telegram.last_message(ANN)  # free plan: asked first, and the double tap is on "yes"
+    yes = button(question, "rc:")
+    bot.telegram.press_button(ANN, question.message_id, yes)
+    bot.telegram.press_button(ANN, question.message_id, yes, strict=False)
+    await bot.telegram.wait_for(lambda: len(bot.telegram.sent("answerCallbackQuery")) == 3)
     await bot.last_text(ANN, lambda t: "Allen-Bradley" in t and "Re-checking" not in t)
     answers = [c.get("text") for c in bot.telegram.sent("answerCallbackQuery")]
     assert "I no longer have that photo. Please send it again." in answers
