@@ -15,16 +15,12 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any, cast
 
-from sqlalchemy import func, select
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import budget, handlers, payments, reports
-from bot.models import User
+from bot import budget, budget_report, costchart, handlers, payments, reports
 from bot.services import Services
-from pipeline import format_usd
-from pipeline.models import ModelCall
 
 log = logging.getLogger(__name__)
 
@@ -81,74 +77,35 @@ async def budget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     except budget.BudgetInputError as exc:
         await _reply(update, f"❌ {escape(str(exc))}\n\n{BUDGET_USAGE}")
         return
-    async with services.sessions.begin() as session:
-        old = await budget.set_limit(session, target, amount, by=update.effective_user.id, now=datetime.now(UTC))
-    shown = "no cap" if amount is None else format_usd(amount)
-    before = "no cap" if old is None else format_usd(old)
-    await _reply(update, f"✅ {escape(target)}: {shown} (was {before}, stored).\n\n{await budget_text(services)}")
+    async with services.sessions.begin() as session:  # "was": the value in force, stored or the default
+        before = budget_report.in_force(await budget.load_caps(session, services.settings.bot), target)
+        await budget.set_limit(session, target, amount, by=update.effective_user.id, now=datetime.now(UTC))
+        names = await budget_report.names(session, target)
+    await _reply(update, f"{budget_report.changed(target, amount, before, names)}\n\n{await budget_text(services)}")
 
 
 async def budget_text(services: Services) -> str:
-    today = datetime.now(UTC).date()
-    start, end = budget.day_bounds(today)
     async with services.sessions() as session:
-        caps = await budget.load_caps(session, services.settings.bot)
-        spent = await budget.ledger_spend(session, today)
-        counted = (await budget.counters(session, today)).get(budget.GLOBAL, spent)
-        by_provider = (
-            await session.execute(
-                select(ModelCall.provider, func.sum(ModelCall.cost_micro_usd))
-                .where(ModelCall.created_at >= start, ModelCall.created_at < end, ModelCall.provider != "cache")
-                .group_by(ModelCall.provider)
-                .order_by(func.sum(ModelCall.cost_micro_usd).desc())
-            )
-        ).all()
-        capped = sorted(caps.users)
-        names = dict((await session.execute(select(User.id, User.first_name).where(User.id.in_(capped)))).all())
-        user_spend = {uid: await budget.ledger_spend(session, today, uid) for uid in capped}
-
-    def cap_line(label: str, cap: int | None, value: int) -> str:
-        if cap is None:
-            return f"{label}: no cap"
-        percent = f" ({value * 100 // cap} %)" if cap else ""
-        return f"{label}: {format_usd(value)} of {format_usd(cap)}{percent}"
-
-    lines = [
-        f"<b>💸 Budget, {today.isoformat()} (UTC)</b>",
-        f"Spent today: <b>{format_usd(spent)}</b> · counted against the cap, with calls in flight: "
-        f"{format_usd(max(spent, counted))}",
-        cap_line("Daily cap", caps.daily, max(spent, counted)),
-        cap_line("Alert level", caps.alert, spent),
-        "Per-user default cap: " + ("none" if caps.user_default is None else format_usd(caps.user_default)),
-        "\n<b>By provider</b>",
-        *(f"• {escape(str(p))}: {format_usd(int(v))}" for p, v in by_provider),
-    ]
-    if not by_provider:
-        lines.append("• no cloud spend yet")
-    if capped:
-        lines.append("\n<b>Per-user caps</b>")
-        lines.extend(
-            cap_line(f"• {escape(names.get(uid) or '?')} ({uid})", caps.users[uid], user_spend[uid]) for uid in capped
-        )
-    return "\n".join(lines)
+        return budget_report.report(await budget_report.gather(session, services.settings.bot))
 
 
 @admin_only
 async def cost_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services, args = _services(context), context.args or []
-    period = reports.PERIODS.get(args[0].lower() if args else "today")
+    period = reports.PERIODS.get(args[0].lower() if args else reports.DEFAULT_PERIOD)
     if period is None or len(args) > 1:
-        await _reply(update, "Usage: /cost [today|7d|30d|all]")
+        await _reply(update, f"Usage: /cost [today|7d|30d|all] (default {reports.DEFAULT_PERIOD})")
         return
     now = datetime.now(UTC)
     model = services.settings.bot.cost_baseline_model
     price = services.pipeline.cascade.prices.lookup(model, now.date())
     async with services.sessions() as session:
         report = await reports.build_report(session, period, now, baseline_model=model, baseline=price)
+        chart = await costchart.load(session, period, now)
     await _reply(update, reports.report_text(report))
-    png = await asyncio.to_thread(reports.chart_png, report.daily, "Daily cloud spend by provider (USD)")
+    png = await asyncio.to_thread(costchart.render, chart)
     assert update.effective_message is not None
-    await update.effective_message.reply_photo(png, caption=f"Daily spend by provider, {period}")
+    await update.effective_message.reply_photo(png, caption=costchart.caption(chart))
 
 
 @admin_only

@@ -11,8 +11,6 @@ The chart converts to dollars as floats only to draw them.
 
 from __future__ import annotations
 
-import io
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,14 +20,17 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.amounts import count, tokens, usd
 from bot.models import User
-from pipeline import format_usd
 from pipeline.costs import Price, cost_micro_usd
 from pipeline.models import ModelCall
 from pipeline.types import Usage
 
 Period = Literal["today", "7d", "30d", "all"]
 PERIODS: dict[str, Period] = {"today": "today", "7d": "7d", "30d": "30d", "all": "all"}
+DEFAULT_PERIOD: Period = "7d"  # /cost and `plc-copilot cost` alike: one day is rarely enough to judge spend
+# Outcomes of a model call that produced no answer (pipeline/errors.py, cascade.py): shown as failures.
+FAILED = ("error", "unavailable", "rate_limited", "auth_error", "rejected", "bad_output")
 TOP_USERS = 5
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
@@ -60,6 +61,7 @@ class Line:
     input_tokens: int
     output_tokens: int
     micro_usd: int
+    failed: int = 0
 
 
 @dataclass
@@ -100,18 +102,24 @@ async def build_report(
     )
     report.analyses, report.cache_hits, report.total_micro_usd = (int(v) for v in (await session.execute(totals)).one())
     made = ModelCall.tier != "cache", ModelCall.outcome.not_like("skipped%")
-    for column, target in ((ModelCall.provider, report.by_provider), (ModelCall.tier, report.by_tier)):
+    # Tiers are grouped with their provider, so one table can name both when they are one to one.
+    groups = ((report.by_provider, (ModelCall.provider,)), (report.by_tier, (ModelCall.tier, ModelCall.provider)))
+    for target, columns in groups:
         query = select(
-            column,
+            *columns,
             func.count(),
             func.sum(ModelCall.input_tokens),
             func.sum(ModelCall.output_tokens),
             func.sum(ModelCall.cost_micro_usd),
+            func.sum(case((ModelCall.outcome.in_(FAILED), 1), else_=0)),
         ).where(*made)
         rows = await session.execute(
-            _since(query, start).group_by(column).order_by(func.sum(ModelCall.cost_micro_usd).desc())
+            _since(query, start).group_by(*columns).order_by(func.sum(ModelCall.cost_micro_usd).desc())
         )
-        target.extend(Line(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows.all())
+        for row in rows.all():
+            names, numbers = [str(v) for v in row[: len(columns)]], [int(v) for v in row[len(columns) :]]
+            name = names[0] if len(set(names)) == 1 else f"{names[0]} ({names[1]})"
+            target.append(Line(name, *numbers))
     spend = func.sum(ModelCall.cost_micro_usd)
     users = _since(
         select(ModelCall.user_id, User.first_name, spend)
@@ -142,25 +150,25 @@ async def build_report(
 def report_text(report: CostReport) -> str:
     """Telegram HTML for /cost."""
     label = {"today": "today (UTC)", "7d": "the last 7 days", "30d": "the last 30 days", "all": "all time"}
-    rate = f"{report.cache_hits * 100 // report.analyses} %" if report.analyses else "–"
+    rate = f" ({report.cache_hits * 100 // report.analyses} %)" if report.analyses else ""
     lines = [
         f"<b>💰 Cost, {label[report.period]}</b>",
-        f"Analyses: {report.analyses} · cache hits: {report.cache_hits} ({rate})",
-        f"Spent: <b>{format_usd(report.total_micro_usd)}</b> · average per analysis "
-        f"{format_usd(report.average_micro_usd)}",
+        f"{count(report.analyses, 'analysis', 'analyses')} · {report.cache_hits} from the cache{rate}",
+        f"Spent: <b>{usd(report.total_micro_usd)}</b>"
+        + (f" · {usd(report.average_micro_usd)} per analysis" if report.analyses else ""),
     ]
-    for title, table in (("By provider", report.by_provider), ("By tier", report.by_tier)):
+    # Tiers and providers are usually one to one; a second table would repeat the same numbers.
+    tables = [("By tier", report.by_tier)]
+    if len(report.by_provider) != len(report.by_tier):
+        tables.insert(0, ("By provider", report.by_provider))
+    for title, table in tables:
         lines.append(f"\n<b>{title}</b>")
-        lines.extend(
-            f"• {escape(x.name)}: {x.calls} calls · {x.input_tokens:,} in / {x.output_tokens:,} out tokens · "
-            f"{format_usd(x.micro_usd)}"
-            for x in table
-        )
+        lines.extend(_line(x) for x in table)
         if not table:
             lines.append("• no model calls")
     if report.top_users:
         lines.append("\n<b>Top users by spend</b>")
-        lines.extend(f"• {escape(name)}: {format_usd(total)}" for name, total in report.top_users)
+        lines.extend(f"• {escape(name)}: {usd(total)}" for name, total in report.top_users)
     model = escape(report.baseline_model)
     if report.baseline_micro_usd is None:
         lines.append(f"\nNo price for the baseline model {model}, so no saving can be computed.")
@@ -168,40 +176,13 @@ def report_text(report: CostReport) -> str:
         saved = report.baseline_micro_usd - report.total_micro_usd
         lines.append(
             f"\nThe same photos sent to {model} alone would have cost about "
-            f"<b>{format_usd(report.baseline_micro_usd)}</b>: "
-            + (
-                f"the cascade saved {format_usd(saved)}."
-                if saved >= 0
-                else f"the cascade cost {format_usd(-saved)} more."
-            )
+            f"<b>{usd(report.baseline_micro_usd)}</b>: "
+            + (f"the cascade saved {usd(saved)}." if saved >= 0 else f"the cascade cost {usd(-saved)} more.")
         )
     return "\n".join(lines)
 
 
-def chart_png(daily: dict[date, dict[str, int]], title: str) -> bytes:
-    """Stacked bars of spend per day and provider. Headless (Agg canvas, no pyplot global state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    days = sorted(daily)
-    providers = sorted({p for values in daily.values() for p in values})
-    figure = Figure(figsize=(8, 4), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    bottoms = [0.0] * len(days)
-    per_provider: dict[str, list[float]] = defaultdict(list)
-    for provider in providers:
-        per_provider[provider] = [daily[d].get(provider, 0) / 1_000_000 for d in days]  # display only
-        axes.bar([d.isoformat() for d in days], per_provider[provider], bottom=bottoms, label=provider)
-        bottoms = [b + v for b, v in zip(bottoms, per_provider[provider], strict=True)]
-    axes.set_title(title)
-    axes.set_ylabel("USD")
-    if providers:
-        axes.legend()
-    else:
-        axes.text(0.5, 0.5, "no spend", ha="center", va="center", transform=axes.transAxes)
-    axes.tick_params(axis="x", labelrotation=45)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+def _line(x: Line) -> str:
+    failed = f", {x.failed} failed" if x.failed else ""
+    tokens_used = f" · {tokens(x.input_tokens)} in / {tokens(x.output_tokens)} out" if x.input_tokens else ""
+    return f"• {escape(x.name)}: {count(x.calls, 'call')}{failed} · {usd(x.micro_usd)}{tokens_used}"
