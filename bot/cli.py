@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from bot.settings import AppSettings, load_settings
 
@@ -76,7 +77,9 @@ COMMANDS: dict[str, tuple[str, AddArguments, Handler]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="plc-copilot", description="PLC Copilot Telegram bot")
-    parser.add_argument("--env-file", default=".env", help="settings file (default: .env in the working directory)")
+    parser.add_argument(
+        "--env-file", default=None, help="settings file (default: .env in the working directory, if there is one)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, add_arguments, _handler) in COMMANDS.items():
         add_arguments(commands.add_parser(name, help=help_text))
@@ -84,8 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Durations from python-telegram-bot as timedelta (PTB 23's behaviour) instead of deprecated numbers.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+    # An --env-file that is not there is a typo, not a wish for the defaults; a missing .env is fine.
+    if args.env_file is not None and not Path(args.env_file).exists():
+        print(f"Settings file {args.env_file} not found (--env-file).", file=sys.stderr)
+        return 2
+    env_file = args.env_file or ".env"
     try:
-        settings = load_settings(args.env_file if Path(args.env_file).exists() else None)
+        settings = load_settings(env_file if Path(env_file).exists() else None)
     except ValueError as exc:  # pydantic ValidationError is a ValueError
         print(f"Configuration error:\n{exc}", file=sys.stderr)
         return 2
@@ -93,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logs import setup_logging
 
     setup_logging(settings.bot.log_level, _secrets(settings))
+    # Alembic's INFO lines belong to `migrate` (and the start of `run`); before an admin command's output they
+    # are noise. Its plugin set-up lines are noise everywhere.
+    logging.getLogger("alembic").setLevel(logging.INFO if args.command in {"run", "migrate"} else logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         return COMMANDS[args.command][2](settings, args)
     except DatabaseFolderError as exc:
@@ -130,7 +142,7 @@ def migrate(settings: AppSettings) -> int:
 async def cost_report(settings: AppSettings, period: str, chart: Path | None) -> int:
     from datetime import UTC, datetime
 
-    from bot import reports
+    from bot import costchart, reports
     from bot.db import make_engine, make_sessionmaker, upgrade_async
     from pipeline import PriceTable
 
@@ -144,12 +156,17 @@ async def cost_report(settings: AppSettings, period: str, chart: Path | None) ->
             report = await reports.build_report(
                 session, reports.PERIODS[period], now, baseline_model=model, baseline=price
             )
+            data = await costchart.load(session, period, now) if chart is not None else None
     finally:
         await engine.dispose()
     print(plain(reports.report_text(report)))
-    if chart is not None:
-        png = await asyncio.to_thread(reports.chart_png, report.daily, f"Daily cloud spend by provider, {period}")
-        await asyncio.to_thread(chart.write_bytes, png)
+    if chart is not None and data is not None:
+        png = await asyncio.to_thread(costchart.render, data)
+        try:
+            await asyncio.to_thread(chart.write_bytes, png)
+        except OSError as exc:
+            print(f"Could not write the chart to {chart}: {exc.strerror}.", file=sys.stderr)
+            return 1
         print(f"chart written to {chart}", file=sys.stderr)
     return 0
 
@@ -158,17 +175,28 @@ async def export_work_orders(settings: AppSettings, path: str) -> int:
     from bot.db import make_engine, make_sessionmaker, upgrade_async
     from cmmsconnect import Outbox, build_connector
 
+    try:  # opened first: an unwritable path is one sentence, before any database work
+        target = sys.stdout if path == "-" else await asyncio.to_thread(_open_for_writing, Path(path))
+    except OSError as exc:
+        print(f"Could not write the work orders to {path}: {exc.strerror}.", file=sys.stderr)
+        return 1
     await upgrade_async(settings.bot.database_url)
     engine = make_engine(settings.bot.database_url)
     sessions = make_sessionmaker(engine)
     outbox = Outbox(sessions, build_connector(settings.cmms, sessions), settings.cmms)
     try:
-        count = await outbox.export_csv(sys.stdout if path == "-" else Path(path))
+        count = await outbox.export_csv(target)
     finally:
+        if target is not sys.stdout:
+            target.close()
         await outbox.aclose()
         await engine.dispose()
     print(f"{count} work orders written to {'standard output' if path == '-' else path}", file=sys.stderr)
     return 0
+
+
+def _open_for_writing(path: Path) -> TextIO:
+    return path.open("w", newline="", encoding="utf-8")
 
 
 def _secrets(settings: AppSettings) -> list[str]:

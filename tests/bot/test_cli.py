@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from tests.fakes.http import free_port
 from tests.fakes.providers import FakeProviders, server_error
 from tests.fakes.telegram import FakeTelegram
 
-NO_ENV_FILE = ["--env-file", "/nonexistent/.env"]
+NO_ENV_FILE = ["--env-file", os.devnull]  # an empty settings file: the environment only
 SETTINGS_VARS = (
     "OLLAMA_HOST",
     "GEMINI_API_KEY",

@@ -1,0 +1,136 @@
+"""Render what a person sees on a phone: chat pages at 390 CSS px, screenshotted by headless Chromium.
+
+    .venv/bin/python tools/chatshots.py OUT_DIR [--lang es]
+
+Builds the replies with the same functions the bot uses (/help for a technician and for an admin, /usage on
+each plan, /budget after ``/budget daily 0``, /cost for a week, and the /cost chart as Telegram shows a photo),
+wraps each in a Telegram-like chat bubble and writes ``OUT_DIR/<name>.html`` and ``OUT_DIR/<name>.png``.
+Needs ``chromium`` on PATH (Debian: ``apt-get install chromium``). The numbers are made up but realistic;
+the layout, wording and lengths are the bot's. The screenshots are for looking at, not for committing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from bot import budget, budget_report, costchart, replies, reports
+from bot.i18n import translator
+from bot.quota import Standing
+
+WIDTH = 390
+PAGE = """<!doctype html><meta charset="utf-8"><style>
+body {{ margin: 0; background: #c8d9b6; font: 15px/1.35 -apple-system, "Segoe UI", Roboto, sans-serif; }}
+.chat {{ padding: 10px 8px; }}
+.bubble {{ background: #fff; border-radius: 14px; padding: 7px 10px 8px; max-width: 330px; margin: 0 0 8px;
+  white-space: pre-wrap; overflow-wrap: anywhere; box-shadow: 0 1px 1px rgba(0,0,0,.15); }}
+.me {{ background: #e1fec6; margin-left: auto; width: fit-content; }}
+.photo {{ padding: 3px; }} .photo img {{ width: 100%; border-radius: 12px; display: block; }}
+.caption {{ padding: 5px 7px 2px; }}
+code {{ font-size: 14px; }}
+</style><div class="chat">{body}</div>"""
+
+
+def bubble(html: str, mine: bool = False) -> str:
+    return f'<div class="bubble{" me" if mine else ""}">{html}</div>'
+
+
+def photo_bubble(png: bytes, caption: str) -> str:
+    data = base64.b64encode(png).decode()
+    return (
+        f'<div class="bubble photo"><img src="data:image/png;base64,{data}"><div class="caption">{caption}</div></div>'
+    )
+
+
+def sample_report() -> reports.CostReport:
+    line = reports.Line
+    gemini = ("google", 30, 95_000, 6_800, 8_210, 2)
+    claude = ("anthropic", 9, 41_000, 2_100, 40_100)
+    ollama = ("ollama", 35, 60_000, 4_000, 0, 1)
+    return reports.CostReport(
+        "7d",
+        analyses=41,
+        cache_hits=12,
+        total_micro_usd=48_310,
+        by_provider=[line(*claude), line(*gemini), line(*ollama)],
+        by_tier=[line("claude (anthropic)", *claude[1:]), line("gemini (google)", *gemini[1:]), line(*ollama)],
+        top_users=[("Ana (5512)", 30_100), ("Jörg (7781)", 18_210)],
+        baseline_model="claude-haiku-4-5",
+        baseline_micro_usd=131_000,
+    )
+
+
+def sample_chart(today: date) -> costchart.ChartData:
+    days = [today - timedelta(days=6 - i) for i in range(7)]
+    return costchart.ChartData(
+        days,
+        spend={"anthropic": [9_000, 0, 14_100, 0, 0, 8_000, 9_000], "google": [2_100, 0, 1_900, 900, 0, 2_210, 1_100]},
+        analyses=[8, 0, 11, 3, 0, 9, 10],
+        cache_hits=[2, 0, 4, 1, 0, 2, 3],
+    )
+
+
+def pages(lang: str) -> dict[str, str]:
+    tr = translator(lang)
+    now = datetime.now(UTC)
+    free = Standing("free", 1, 2, None)
+    paid = Standing("paid", 3, 0, now + timedelta(days=21))
+    admin_commands = [*replies.ADMIN_COMMANDS]
+    help_args = {"free_photos": 3, "stars_price": 250, "auto_work_order": False}
+    caps = budget.Caps(daily=0, alert=10_000_000, user_default=None, users={5512: 500_000})
+    view = budget_report.BudgetView(
+        now.date(), 31_200, 33_000, caps, [("anthropic", 27_000), ("google", 4_200)],
+        [budget_report.UserCap(5512, "Ana", 12_000, 500_000)],
+    )  # fmt: skip
+    chart = sample_chart(now.date())
+    return {
+        "help": bubble("/help", mine=True) + bubble(replies.help_text(tr, admin_commands=None, **help_args)),
+        "help-admin": bubble("/help", mine=True)
+        + bubble(replies.help_text(tr, admin_commands=admin_commands, **help_args)),
+        "usage": bubble("/usage", mine=True)
+        + bubble(replies.usage(tr, free, limit=3))
+        + bubble("/usage", mine=True)
+        + bubble(replies.usage(tr, paid, limit=3)),
+        "budget": bubble("/budget daily 0", mine=True)
+        + bubble(budget_report.changed("daily", 0, 5_000_000, {}) + "\n\n" + budget_report.report(view)),
+        "cost": bubble("/cost", mine=True)
+        + bubble(reports.report_text(sample_report()))
+        + photo_bubble(costchart.render(chart), costchart.caption(chart)),
+    }
+
+
+def screenshot(html_file: Path, png: Path, height: int) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        raise SystemExit("chromium is not installed (apt-get install chromium)")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--hide-scrollbars", f"--window-size={WIDTH},{height}",
+             f"--screenshot={png}", html_file.as_uri()],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--lang", default="en")
+    parser.add_argument("--height", type=int, default=1400, help="CSS px captured (the phone shows ~750)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, body in pages(args.lang).items():
+        html_file = args.out / f"{name}-{args.lang}.html"
+        html_file.write_text(PAGE.format(body=body), encoding="utf-8")
+        screenshot(html_file, args.out / f"{name}-{args.lang}.png", args.height)
+        print(args.out / f"{name}-{args.lang}.png")
+
+
+if __name__ == "__main__":
+    main()
