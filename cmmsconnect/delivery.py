@@ -9,7 +9,7 @@ Delivery of one row, each arrow a commit on the row before the next network call
   first asks the CMMS for its ``[ref:key]`` marker; only when nothing is found is it created again.
 * A row with a ``remote_id`` never calls ``create`` again: a retry resumes at the photo.
 * Rows are claimed with a lease (``locked_until``), so two workers never deliver the same row and a crashed
-  worker's rows come back once the lease runs out.
+  worker's rows come back once the lease runs out (see ``Worker.claim``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import undefer
 
@@ -56,7 +56,7 @@ class Worker:
         self._on_dead = on_dead
 
     async def deliver_due(self, now: datetime) -> list[DeliveryReport]:
-        ids = await self._claim(now)
+        ids = await self.claim(now)
         gate = asyncio.Semaphore(self._settings.worker_concurrency)
 
         async def one(entry_id: int) -> DeliveryReport:
@@ -65,23 +65,42 @@ class Worker:
 
         return list(await asyncio.gather(*(one(entry_id) for entry_id in ids)))
 
-    async def _claim(self, now: datetime) -> list[int]:
-        free = or_(OutboxRow.locked_until.is_(None), OutboxRow.locked_until <= now)
-        due = (OutboxRow.status.in_(OutboxStatus.ACTIVE), OutboxRow.next_attempt_at <= now, free)
-        lease = now + timedelta(seconds=self._settings.lease_s)
-        claimed: list[int] = []
+    async def claim(self, now: datetime) -> list[int]:
+        """Lease up to ``worker_batch`` rows due at ``now`` to this worker; their ids.
+
+        One ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) RETURNING id``: on PostgreSQL
+        concurrent workers each lock different due rows instead of all reading the same first batch and losing
+        the compare-and-set on most of it (measured before: 8 workers over 300 due rows, 50 rows claimed, 7
+        workers idle). SQLite has no row locks and needs none: the statement runs under its write lock.
+
+        The lease is kept on one clock for all workers: the database's ``now()`` on PostgreSQL, where workers run
+        on several machines whose clocks drift; on SQLite, one machine, that machine's. ``now`` (which tests move
+        freely) only decides which rows are due.
+        """
+        batch = self._settings.worker_batch
+        lease = timedelta(seconds=self._settings.lease_s)
         async with self._sessionmaker.begin() as session:
-            candidates = await session.scalars(
-                select(OutboxRow.id).where(*due).order_by(OutboxRow.next_attempt_at).limit(self._settings.worker_batch)
+            if session.get_bind().dialect.name == "postgresql":
+                clock: Any = func.now()
+            else:
+                clock = datetime.now(UTC)
+            free = or_(OutboxRow.locked_until.is_(None), OutboxRow.locked_until <= clock)
+            due = (OutboxRow.status.in_(OutboxStatus.ACTIVE), OutboxRow.next_attempt_at <= now, free)
+            pick = (
+                select(OutboxRow.id)
+                .where(*due)
+                .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
             )
-            for entry_id in list(candidates):
-                # Compare-and-set: another worker that claimed the row first makes this update match nothing.
-                result = await session.execute(
-                    update(OutboxRow).where(OutboxRow.id == entry_id, *due).values(locked_until=lease)
-                )
-                if getattr(result, "rowcount", 0) == 1:
-                    claimed.append(entry_id)
-        return claimed
+            claimed = await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(pick.scalar_subquery()))
+                .values(locked_until=clock + lease)
+                .returning(OutboxRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted(claimed.scalars())
 
     async def _save(self, entry_id: int, now: datetime, **values: Any) -> None:
         async with self._sessionmaker.begin() as session:

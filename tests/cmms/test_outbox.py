@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cmmsconnect import CmmsSettings, Connector, DeliveryReport, Outbox, WorkOrder
@@ -18,6 +18,7 @@ from cmmsconnect.connectors.local import LocalConnector
 from cmmsconnect.connectors.maintainx import MaintainXConnector
 from cmmsconnect.connectors.odoo import OdooConnector
 from cmmsconnect.connectors.webhook import WebhookConnector
+from cmmsconnect.delivery import Worker
 from cmmsconnect.models import OutboxRow
 from tests.cmms.conftest import T0, jpeg, make_wo
 from tests.fakes.cmms import SLOW, FakeAtlas, FakeMaintainX, FakeOdoo, FakeWebhookReceiver
@@ -34,6 +35,13 @@ def outbox(sessionmaker: Maker, connector: Connector, **settings: Any) -> Outbox
 async def submit(sessionmaker: Maker, box: Outbox, wo: WorkOrder) -> int:
     async with sessionmaker.begin() as session:
         return (await box.submit(session, wo)).id
+
+
+async def run_out_leases(sessionmaker: Maker) -> None:
+    """What the passing of ``lease_s`` does: leases are on the database's clock, which tests cannot move."""
+    async with sessionmaker.begin() as session:
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        await session.execute(update(OutboxRow).where(OutboxRow.locked_until.is_not(None)).values(locked_until=past))
 
 
 def mx(fake: FakeMaintainX, timeout_s: float = 5.0) -> MaintainXConnector:
@@ -129,6 +137,7 @@ async def test_crash_between_created_and_photo_resumes_without_a_second_work_ord
 
     restarted = outbox(sessionmaker, mx(maintainx), lease_s=300)
     assert await restarted.deliver_due(T0 + timedelta(seconds=10)) == []  # the dead worker's lease still holds
+    await run_out_leases(sessionmaker)  # 300 s later
     (report,) = await restarted.deliver_due(T0 + timedelta(seconds=301))
     await restarted.aclose()
     assert report.status == "created" and report.remote_id == entry.remote_id
@@ -222,6 +231,48 @@ async def test_two_workers_never_deliver_the_same_row(sessionmaker: Maker, maint
     await second.aclose()
     assert sorted(r.key for r in reports) == [f"k-{n}" for n in range(5)]
     assert len(maintainx.work_orders) == 5 and all(len(a) == 1 for a in maintainx.attachments.values())
+
+
+async def submit_many(sessionmaker: Maker, box: Outbox, count: int) -> None:
+    async with sessionmaker.begin() as session:
+        for n in range(count):
+            await box.submit(session, make_wo(f"many-{n}"))
+
+
+async def test_eight_workers_over_300_due_rows_each_claim_a_different_batch(
+    sessionmaker: Maker, maintainx: FakeMaintainX
+) -> None:
+    """Eight workers (eight connections) claim at the same moment. Before, each read the same first batch and
+    then compare-and-set it row by row: on PostgreSQL one worker won them all and seven got nothing. Now each
+    locks its own rows and skips the others' (FOR UPDATE SKIP LOCKED)."""
+    config = CmmsSettings(_env_file=None, worker_batch=20)  # type: ignore[call-arg]
+    connector = mx(maintainx)
+    box = Outbox(sessionmaker, connector, config, clock=lambda: T0)
+    await submit_many(sessionmaker, box, 300)
+    workers = [Worker(sessionmaker, connector, config) for _ in range(8)]
+    claims = await asyncio.gather(*(worker.claim(T0) for worker in workers))
+    assert [len(ids) for ids in claims] == [20] * 8, "every worker got a full batch"
+    assert len({entry for ids in claims for entry in ids}) == 160, "and no row went to two workers"
+    again = await asyncio.gather(*(worker.claim(T0) for worker in workers))
+    assert sum(len(ids) for ids in again) == 140, "the rest, and none of the leased rows"
+    await box.aclose()
+
+
+async def test_a_worker_with_a_clock_ahead_cannot_steal_a_leased_row(
+    sessionmaker: Maker, maintainx: FakeMaintainX
+) -> None:
+    """Leases are on the database's clock: a machine whose clock runs an hour ahead sees the row as due, but
+    not as free (before, it compared the lease with its own clock and delivered the row a second time)."""
+    config = CmmsSettings(_env_file=None, lease_s=300)  # type: ignore[call-arg]
+    connector = mx(maintainx)
+    box = Outbox(sessionmaker, connector, config, clock=lambda: T0)
+    await submit(sessionmaker, box, make_wo("leased"))
+    first, skewed = Worker(sessionmaker, connector, config), Worker(sessionmaker, connector, config)
+    assert len(await first.claim(T0)) == 1
+    assert await skewed.claim(T0 + timedelta(hours=1)) == []
+    await run_out_leases(sessionmaker)
+    assert len(await skewed.claim(T0 + timedelta(hours=1))) == 1
+    await box.aclose()
 
 
 async def test_atlas_end_to_end_with_token_expiry_and_outage(sessionmaker: Maker, atlas: FakeAtlas) -> None:
