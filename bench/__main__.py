@@ -1,4 +1,4 @@
-"""``python -m bench [fingerprint] [nearindex] [prepare] [budget] [crowd]``: the named benchmarks (default: all)."""
+"""``python -m bench [fingerprint] [nearindex] [prepare] [budget] [crowd] [guard]``: named benchmarks (default all)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 import numpy
 import PIL
 
-from bench import budget_overshoot, crowd, fingerprint_speed, nearindex_lookup, prepare_saving
+from bench import budget_overshoot, crowd, fingerprint_speed, guard_reserve, nearindex_lookup, prepare_saving
 
 BENCHMARKS = {
     "fingerprint": fingerprint_speed.run,
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "prepare": prepare_saving.run,
     "budget": budget_overshoot.run,
     "crowd": crowd.run,
+    "guard": guard_reserve.run,
 }
 
 
