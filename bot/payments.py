@@ -13,6 +13,7 @@ within 10 s, so its check is pure and fast.
 
 from __future__ import annotations
 
+import html
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from typing import cast
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
@@ -55,6 +57,37 @@ def extended(paid_until: datetime | None, now: datetime, days: int) -> datetime:
     """A payment or grant adds ``days`` to what is left of the paid period, or starts one now. Pure."""
     start = paid_until if paid_until is not None and paid_until > now else now
     return start + timedelta(days=days)
+
+
+def payment_problem(
+    *, payload: str, currency: str, total_amount: int, user_id: int, price: int, renewal_prices: set[int]
+) -> str | None:
+    """Why a ``successful_payment`` must not be credited, or None. Pure.
+
+    The same checks as the pre-checkout, on the payment itself: the update is what credits the account, so it is
+    checked even though Telegram only sends it after a pre-checkout we accepted. A renewal is charged what the
+    subscription cost when it was made, so a renewal may also carry a price this user paid before.
+    """
+    problem = pre_checkout_problem(
+        payload=payload, currency=currency, total_amount=total_amount, user_id=user_id, price=price
+    )
+    if problem is not None and currency == CURRENCY and payload == payload_for(user_id):
+        return None if total_amount in renewal_prices else problem
+    return problem
+
+
+def refunded_until(
+    paid_until: datetime, now: datetime, *, period_end: datetime, days: int
+) -> tuple[datetime, timedelta]:
+    """The user's ``paid_until`` after refunding one payment, and the time taken off. Pure.
+
+    The payment paid for ``[period_end - days, period_end)``. What is taken back is the part of that period
+    still ahead; days already used stay used, and what came after it (a renewal paid in advance, an admin grant)
+    moves earlier by the same amount instead of being lost.
+    """
+    start = period_end - timedelta(days=days)
+    unused = max(timedelta(0), period_end - max(start, now))
+    return paid_until - unused, unused
 
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -114,9 +147,11 @@ async def record_payment(
         insert(User).values(id=user_id, first_seen_at=now, last_seen_at=now, free_used=0).on_conflict_do_nothing()
     )
     user = await _locked_user(session, user_id)
-    user.paid_until = extended(user.paid_until, now, days)
-    await session.execute(update(Payment).where(Payment.id == payment_id).values(paid_until=user.paid_until))
-    return user.paid_until
+    if days:  # an uncredited payment (days=0) is recorded for a refund, and changes no plan
+        user.paid_until = extended(user.paid_until, now, days)
+    period_end = user.paid_until if days and user.paid_until is not None else now
+    await session.execute(update(Payment).where(Payment.id == payment_id).values(paid_until=period_end))
+    return period_end
 
 
 async def _locked_user(session: AsyncSession, user_id: int) -> User:
@@ -153,12 +188,26 @@ async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TY
     paid = message.successful_payment
     services = _services(context)
     async with services.sessions.begin() as session:
+        earlier = await session.scalars(
+            select(Payment.total_amount).where(
+                Payment.user_id == user.id, Payment.kind == "stars", Payment.days > 0, Payment.refunded_at.is_(None)
+            )
+        )
+        renewal = bool(paid.is_recurring and not paid.is_first_recurring)
+        problem = payment_problem(
+            payload=paid.invoice_payload,
+            currency=paid.currency,
+            total_amount=paid.total_amount,
+            user_id=user.id,
+            price=services.settings.bot.stars_monthly_price,
+            renewal_prices=set(earlier) if renewal else set(),
+        )
         until = await record_payment(
             session,
             user_id=user.id,
             charge_id=paid.telegram_payment_charge_id,
             kind="stars",
-            days=PLAN_DAYS,
+            days=PLAN_DAYS if problem is None else 0,  # kept (refundable with /refund), never credited
             now=datetime.now(UTC),
             total_amount=paid.total_amount,
             payload=paid.invoice_payload,
@@ -167,8 +216,13 @@ async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TY
     if until is None:
         log.info("payment %s was credited already (redelivered update)", paid.telegram_payment_charge_id)
         return
+    if problem is not None:
+        log.error("payment %s of user %s not credited: %s", paid.telegram_payment_charge_id, user.id, problem)
+        await services.notify_admins(_not_credited_for_admins(user.id, paid.telegram_payment_charge_id, problem))
+        await message.reply_text(render.payment_not_credited(problem))
+        return
     log.info("user %s paid %d %s, paid until %s", user.id, paid.total_amount, paid.currency, until)
-    await message.reply_text(render.thanks(until, renewal=bool(paid.is_recurring and not paid.is_first_recurring)))
+    await message.reply_text(render.thanks(until, renewal=renewal))
 
 
 async def grant(services: Services, *, user_id: int, days: int, by: int) -> datetime:
@@ -182,7 +236,8 @@ async def grant(services: Services, *, user_id: int, days: int, by: int) -> date
 
 
 async def refund(bot: Bot, services: Services, *, charge_id: str, by: int) -> str:
-    """Refund the Stars of one payment and end the user's paid period; returns what happened, for the admin."""
+    """Refund the Stars of one payment, take back what is left of the period it paid for, and cancel the
+    subscription so Telegram does not charge again; returns what happened, for the admin."""
     async with services.sessions() as session:
         payment = await session.scalar(select(Payment).where(Payment.charge_id == charge_id))
     if payment is None or payment.kind != "stars":
@@ -192,15 +247,54 @@ async def refund(bot: Bot, services: Services, *, charge_id: str, by: int) -> st
     await bot.refund_star_payment(payment.user_id, charge_id)  # raises on Telegram's refusal: nothing changes
     now = datetime.now(UTC)
     async with services.sessions.begin() as session:
-        row = await session.get(Payment, payment.id)
-        user = await session.get(User, payment.user_id)
-        assert row is not None
-        row.refunded_at, row.refunded_by = now, by
-        if user is not None:
-            user.paid_until = now
-    log.info("payment %s of user %s refunded by %s", charge_id, payment.user_id, by)
+        until, unused = await _take_back(session, payment.id, now=now, by=by)
+    log.info("payment %s of user %s refunded by %s (%s taken off)", charge_id, payment.user_id, by, unused)
+    cancelled = await _cancel_subscription(bot, payment.user_id, charge_id)
     try:
-        await bot.send_message(payment.user_id, render.REFUNDED)
+        await bot.send_message(payment.user_id, render.refunded(until if until > now else None))
     except Exception:
         log.warning("could not tell user %s about the refund", payment.user_id, exc_info=True)
-    return f"Refunded {payment.total_amount} Stars to user {payment.user_id}; their paid period has ended."
+    return _refund_report(payment, unused, until if until > now else None, cancelled=cancelled)
+
+
+def _refund_report(payment: Payment, unused: timedelta, until: datetime | None, *, cancelled: bool) -> str:
+    """For the admin who refunded (plain text; the admin command escapes it)."""
+    days = round(unused / timedelta(days=1))
+    taken = f"{days} days" if days else ("less than a day" if unused else "no unused days")
+    plan = f"paid until {until:%Y-%m-%d}" if until is not None else "their paid period has ended"
+    renewals = "subscription cancelled" if cancelled else "the subscription could NOT be cancelled (see the log)"
+    return f"Refunded {payment.total_amount} Stars to user {payment.user_id}; {taken} taken off, {plan}; {renewals}."
+
+
+def _not_credited_for_admins(user_id: int, charge_id: str, problem: str) -> str:
+    return (
+        f"⚠️ A payment of user {user_id} was not credited: {html.escape(problem)} "
+        f"Refund it with <code>/refund {html.escape(charge_id)}</code>"
+    )
+
+
+async def _take_back(session: AsyncSession, payment_id: int, *, now: datetime, by: int) -> tuple[datetime, timedelta]:
+    """Mark the payment refunded and remove its unused days from the user's plan (see ``refunded_until``)."""
+    payment = (await session.scalars(select(Payment).where(Payment.id == payment_id).with_for_update())).one()
+    user = await _locked_user(session, payment.user_id)
+    payment.refunded_at, payment.refunded_by = now, by
+    current = user.paid_until or now
+    until, unused = refunded_until(current, now, period_end=payment.paid_until, days=payment.days)
+    user.paid_until = until
+    if unused:  # later payments' periods move earlier with the plan, so refunding one of them later stays exact
+        later = await session.scalars(
+            select(Payment).where(Payment.user_id == payment.user_id, Payment.paid_until > payment.paid_until)
+        )
+        for row in later:
+            row.paid_until -= unused
+    return until, unused
+
+
+async def _cancel_subscription(bot: Bot, user_id: int, charge_id: str) -> bool:
+    """Stop the renewals of the subscription this payment belongs to (Bot API editUserStarSubscription)."""
+    try:
+        await bot.edit_user_star_subscription(user_id, charge_id, is_canceled=True)
+    except TelegramError as exc:
+        log.warning("could not cancel the subscription of payment %s: %s", charge_id, exc.message)
+        return False
+    return True

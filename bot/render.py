@@ -248,7 +248,22 @@ PAYSUPPORT = (
     "PLC Copilot admin with the date of the payment; admins can refund Stars payments. /usage shows your plan."
 )
 
-REFUNDED = "↩️ Your Stars payment was refunded and your unlimited plan has ended. /upgrade to subscribe again."
+
+def refunded(paid_until: datetime | None) -> str:
+    """After a refund: what the refunded payment paid for was taken off; other paid days or grants remain."""
+    rest = f"you still have unlimited photos until {_date(paid_until)} (UTC)" if paid_until else "your plan has ended"
+    return (
+        f"↩️ Your Stars payment was refunded and the days it paid for were taken off: {rest}. The subscription "
+        "was cancelled, so nothing more will be charged. /upgrade to subscribe again."
+    )
+
+
+def payment_not_credited(problem: str) -> str:
+    return (
+        f"⚠️ Your payment arrived but could not be applied to your account: {problem} An admin has been told "
+        "and will refund it. /paysupport for help."
+    )
+
 
 BUDGET_PAUSED = (
     "💸 Cloud analysis is paused: today's spending budget is used up and no local model is available. "

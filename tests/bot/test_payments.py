@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import payments
+from bot import payments, quota
 from bot.models import Payment, User
 from tests.bot.conftest import ADMIN, ANN, BOB
 from tests.conftest import make_photo
@@ -169,3 +171,125 @@ async def test_usage_and_paysupport(start_bot: Any) -> None:
     assert "refund" in await bot.last_text(ANN, lambda t: "Help with payments" in t)
     bot.telegram.send_command(ADMIN, "/usage")
     assert "admin" in await bot.last_text(ADMIN, lambda t: "Your usage" in t)
+
+
+async def test_concurrent_renewals_each_add_their_days(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Four renewals of one user committed at the same moment add 4 × 30 days. Before, each read the same old
+    paid_until and wrote it + 30 days: on PostgreSQL the user ended with 30 days for four payments."""
+    async with sessions.begin() as session:
+        await quota.touch_user(session, user_id=ANN, first_name="Ann", username=None, language_code=None, now=NOW)
+
+    async def renew(i: int) -> datetime | None:
+        async with sessions.begin() as session:
+            return await payments.record_payment(
+                session, user_id=ANN, charge_id=f"stxRENEW{i}", kind="stars", days=30, now=NOW,
+                total_amount=PRICE, payload=f"plan30:{ANN}", is_recurring=True,
+            )  # fmt: skip
+
+    ends = await asyncio.gather(*(renew(i) for i in range(4)))
+    assert sorted(e for e in ends if e is not None) == [NOW + timedelta(days=30 * k) for k in range(1, 5)]
+    async with sessions() as session:
+        user = await session.get(User, ANN)
+    assert user is not None and user.paid_until == NOW + timedelta(days=120)
+
+
+@pytest.mark.parametrize(
+    ("now", "period_end", "days", "paid_until", "expected", "taken"),
+    [
+        (NOW, NOW + timedelta(days=30), 30, NOW + timedelta(days=30), NOW, 30),  # refunded at once: all of it
+        (NOW, NOW + timedelta(days=10), 30, NOW + timedelta(days=10), NOW, 10),  # 20 days used: the last 10
+        (NOW, NOW + timedelta(days=30), 30, NOW + timedelta(days=70), NOW + timedelta(days=40), 30),  # later ones stay
+        (NOW, NOW + timedelta(days=60), 30, NOW + timedelta(days=70), NOW + timedelta(days=40), 30),  # paid ahead
+        (NOW, NOW - timedelta(days=1), 30, NOW + timedelta(days=29), NOW + timedelta(days=29), 0),  # used up
+        (NOW, NOW, 0, NOW + timedelta(days=5), NOW + timedelta(days=5), 0),  # never credited
+    ],
+)
+def test_refunded_until(
+    now: datetime, period_end: datetime, days: int, paid_until: datetime, expected: datetime, taken: int
+) -> None:
+    until, unused = payments.refunded_until(paid_until, now, period_end=period_end, days=days)
+    assert (until, unused) == (expected, timedelta(days=taken))
+
+
+@pytest.mark.parametrize(
+    ("payload", "currency", "amount", "renewal_prices", "problem"),
+    [
+        ("plan30:42", "XTR", 250, set(), None),
+        ("plan30:42", "USD", 250, set(), "Stars only"),
+        ("plan30:43", "XTR", 250, set(), "not for your account"),
+        ("plan30:42", "XTR", 1, set(), "price"),
+        ("plan30:42", "XTR", 200, {200}, None),  # a renewal at the price the subscription was made with
+        ("plan30:43", "XTR", 200, {200}, "not for your account"),
+        ("plan30:42", "USD", 200, {200}, "Stars only"),
+    ],
+)
+def test_payment_problem(
+    payload: str, currency: str, amount: int, renewal_prices: set[int], problem: str | None
+) -> None:
+    found = payments.payment_problem(
+        payload=payload, currency=currency, total_amount=amount, user_id=42, price=PRICE, renewal_prices=renewal_prices
+    )
+    assert found is None if problem is None else problem in (found or "")
+
+
+def told(bot: Any, chat_id: int, words: str) -> int:
+    return sum(words in (m.plain or "") for m in bot.telegram.bot_messages(chat_id))
+
+
+def near(moment: datetime | None, expected: datetime) -> bool:
+    return moment is not None and abs(moment - expected) < timedelta(minutes=1)
+
+
+async def test_a_refund_takes_back_only_that_payments_days_and_cancels_the_subscription(start_bot: Any) -> None:
+    """Ann pays, renews in advance and is given 10 days by an admin. Refunding the first payment takes back its
+    30 days only (before, it ended the whole plan, renewal and grant included) and cancels the subscription so
+    Telegram stops renewing it; refunding the renewal afterwards takes back its 30 days, leaving the grant."""
+    bot = await start_bot(stars_monthly_price=PRICE)
+    start = datetime.now(UTC)
+    bot.telegram.successful_payment(ANN, f"plan30:{ANN}", PRICE, "stxFIRST", is_first_recurring=True)
+    await bot.last_text(ANN, lambda t: "Thank you" in t)
+    bot.telegram.successful_payment(ANN, f"plan30:{ANN}", PRICE, "stxSECOND", is_recurring=True)
+    await bot.last_text(ANN, lambda t: "renewed" in t)
+    bot.telegram.send_command(ADMIN, f"/grant {ANN} 10")
+    await bot.last_text(ANN, lambda t: "An admin gave you" in t)
+    assert near(await paid_until(bot, ANN), start + timedelta(days=70))
+
+    bot.telegram.send_command(ADMIN, "/refund stxFIRST")
+    report = await bot.last_text(ADMIN, lambda t: "Refunded 250 Stars" in t)
+    assert "30 days" in report and "cancelled" in report
+    assert near(await paid_until(bot, ANN), start + timedelta(days=40)), "the renewal and the grant remain"
+    notice = await bot.last_text(ANN, lambda t: "refunded" in t)
+    assert f"{start + timedelta(days=40):%Y-%m-%d}" in notice
+    assert bot.telegram.sent("editUserStarSubscription") == [
+        {"user_id": ANN, "telegram_payment_charge_id": "stxFIRST", "is_canceled": True}
+    ]
+
+    bot.telegram.send_command(ADMIN, "/refund stxSECOND")
+    await bot.telegram.wait_for(lambda: told(bot, ADMIN, "Refunded 250 Stars") == 2)
+    assert near(await paid_until(bot, ANN), start + timedelta(days=10)), "the grant remains"
+    assert [r.refunded_by for r in await payment_rows(bot)] == [ADMIN, ADMIN, None]
+
+
+async def test_a_successful_payment_that_does_not_match_the_plan_is_not_credited(start_bot: Any) -> None:
+    """The pre-checkout is not the only gate: the payment update itself must be in Stars, for the plan's price
+    and for the payer's own account, or it is recorded uncredited for an admin to refund."""
+    bot = await start_bot(stars_monthly_price=PRICE, free_photos=0)
+    bad = [
+        (ANN, f"plan30:{ANN}", PRICE, "stxUSD", "USD"),
+        (ANN, f"plan30:{BOB}", PRICE, "stxBOBS", "XTR"),  # Bob's invoice, paid by Ann
+        (ANN, f"plan30:{ANN}", 1, "stxCHEAP", "XTR"),
+    ]
+    for i, (payer, payload, amount, charge, currency) in enumerate(bad, start=1):
+        bot.telegram.successful_payment(payer, payload, amount, charge, is_first_recurring=True, currency=currency)
+        await bot.telegram.wait_for(lambda i=i: told(bot, ANN, "could not be applied") == i)  # type: ignore[misc]
+        await bot.last_text(ADMIN, lambda t, c=charge: f"/refund {c}" in t)  # type: ignore[misc]
+    assert await paid_until(bot, ANN) is None and await paid_until(bot, BOB) is None
+    rows = await payment_rows(bot)
+    assert [(r.charge_id, r.days) for r in rows] == [("stxUSD", 0), ("stxBOBS", 0), ("stxCHEAP", 0)]
+
+    bot.telegram.successful_payment(ANN, f"plan30:{ANN}", PRICE, "stxGOOD", is_first_recurring=True)
+    await bot.last_text(ANN, lambda t: "Thank you" in t)
+    bot.telegram.send_command(ADMIN, "/refund stxCHEAP")
+    await bot.last_text(ADMIN, lambda t: "Refunded 1 Stars" in t)
+    until = await paid_until(bot, ANN)
+    assert near(until, datetime.now(UTC) + timedelta(days=30)), "refunding an uncredited payment takes nothing"

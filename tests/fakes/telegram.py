@@ -140,6 +140,7 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
         self._callbacks: dict[str, bool] = {}
         self._pre_checkouts: dict[str, JSON | None] = {}
         self._charges: dict[str, bool] = {}
+        self.subscription_canceled: dict[str, bool] = {}  # charge id → is_canceled (editUserStarSubscription)
 
         def done(params: JSON, uploads: dict[str, Upload]) -> bool:
             return True
@@ -157,6 +158,7 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
             "answerCallbackQuery": self._answer_callback, "sendInvoice": self._send_invoice,
             "createInvoiceLink": lambda p, u: f"https://t.me/$fake_invoice_{next(self._seq)}",
             "answerPreCheckoutQuery": self._answer_pre_checkout, "refundStarPayment": self._refund,
+            "editUserStarSubscription": self._edit_subscription,
         }
         # fmt: on
         self._handlers = {name.lower(): (name, fn) for name, fn in handlers.items()}
@@ -473,6 +475,16 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
         if query_id not in self._pre_checkouts or self._pre_checkouts[query_id] is not None:
             raise _bad("QUERY_ID_INVALID")
         self._pre_checkouts[query_id] = {"ok": params.get("ok"), "error_message": params.get("error_message")}
+        return True
+
+    def _edit_subscription(self, params: JSON, uploads: dict[str, Upload]) -> bool:
+        """Cancel (or re-enable) the renewals of the Stars subscription a payment belongs to."""
+        charge_id = params.get("telegram_payment_charge_id")
+        if charge_id not in self._charges:
+            raise _bad("CHARGE_ID_INVALID")
+        if not isinstance(params.get("is_canceled"), bool) or not isinstance(params.get("user_id"), int):
+            raise _bad("user_id and is_canceled are required")
+        self.subscription_canceled[charge_id] = params["is_canceled"]
         return True
 
     def _refund(self, params: JSON, uploads: dict[str, Upload]) -> bool:
