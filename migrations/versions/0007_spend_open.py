@@ -5,7 +5,7 @@ With only an index on ``expires_at`` that walked every reservation that ever exp
 The partial index holds just the reservations in flight, so the lookup stays tiny.
 
 Revision ID: spend_open
-Revises: update_inbox
+Revises: 0006_language
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "spend_open"
-down_revision: str | None = "update_inbox"
+down_revision: str | None = "0006_language"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
