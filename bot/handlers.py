@@ -290,7 +290,7 @@ async def process(
             await line.show(SOMETHING_WRONG)
             return
         await _close(progress)
-        if result.receipt.source == "cache":
+        if result.receipt.source != "model":  # cache, register or plate-only answers cost nothing
             await _release(services, reservation, update_id)
             reservation = None
         log.info(

@@ -132,6 +132,8 @@ class Card(Base):
     caption: Mapped[str | None] = mapped_column(Text)
     analysis_id: Mapped[int | None] = mapped_column(Integer)
     analysis: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    # Which identifiers were verified (plate or technician) and the registered unit, for its work order.
+    provenance: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 

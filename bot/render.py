@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape, unescape
 
+from bot.evidence import plate_receipt_line
 from pipeline.costs import format_usd
 from pipeline.sanitize import clean_text
 from pipeline.types import Analysis, Progress, Receipt
@@ -39,6 +40,8 @@ def tier_label(tier: str | None) -> str:
 def status_text(progress: Progress) -> str:
     if progress.stage == "cache":
         return "🔎 Analyzing… checking photos I have seen before"
+    if progress.stage == "plate":
+        return "🔎 Analyzing… reading the nameplate"
     if progress.stage == "tier":
         if progress.is_local:
             return "🔎 Analyzing… asking the local model"
@@ -126,6 +129,8 @@ def receipt_line(receipt: Receipt) -> str:
     seconds = f"{receipt.duration_ms / 1000:.1f} s"
     if receipt.source == "cache":
         return f"from cache ({tier_label(receipt.tier)} earlier) · confidence {receipt.confidence:.0%} · $0 · {seconds}"
+    if receipt.source in ("plate", "register"):
+        return plate_receipt_line(receipt, seconds)
     tried = sum(1 for a in receipt.attempts if not a.outcome.startswith("skipped"))
     extra = f" · {tried} tiers tried" if tried > 1 else ""
     return (

@@ -25,6 +25,8 @@ from pipeline.costs import PriceTable, cost_micro_usd, estimate_micro_usd
 from pipeline.errors import TierBadOutput, TierError, TierUnavailable
 from pipeline.escalation import LOW_CONFIDENCE, CascadeStep, decide, score
 from pipeline.imagetokens import estimate_image_tokens
+from pipeline.plate.evidence import NO_EVIDENCE, Evidence, check
+from pipeline.plate.types import PlateReading
 from pipeline.prepare import prepare
 from pipeline.types import (
     Analysis,
@@ -66,6 +68,7 @@ class CascadeOutcome:
     score: float = 0.0
     accepted: bool = False
     budget_refused: bool = False
+    evidence: Evidence = NO_EVIDENCE  # the plate's verdict on the chosen answer
 
     @property
     def low_confidence(self) -> bool:
@@ -102,6 +105,7 @@ class Cascade:
         deadline: float,
         guard: SpendingGuard | None,
         progress: ProgressCallback | None,
+        readings: Sequence[PlateReading] = (),
     ) -> CascadeOutcome:
         outcome = CascadeOutcome()
         prepared: dict[ImagePolicy, list[PreparedImage]] = {}
@@ -191,23 +195,27 @@ class Cascade:
 
             assert analysis is not None and reply is not None
             breaker.record_success()
-            judged = score(analysis)
+            evidence = judge(analysis, readings)
+            judged = score(analysis, evidence)
             verdict = decide(
                 outcome="valid",
                 score=judged.value,
                 threshold=threshold,
                 tiers_left=tiers_left,
                 seconds_left=deadline - self._clock(),
+                contradicted=evidence.contradicted,
             )
             label = "accepted" if verdict.action == "accept" else "escalated"
             log.info(
-                "tier %s answered: confidence %.2f score %.2f → %s", tier.name, analysis.confidence, judged.value, label
-            )
+                "tier %s answered: confidence %.2f score %.2f (%s) → %s",
+                tier.name, analysis.confidence, judged.value, ", ".join(judged.reasons) or "-", label,
+            )  # fmt: skip
             outcome.attempts.append(
                 _attempt(tier, label, latency, reply, cost, confidence=analysis.confidence, score=judged.value)
             )
             if outcome.analysis is None or judged.value > outcome.score or verdict.action == "accept":
                 outcome.analysis, outcome.tier, outcome.score = analysis, tier.name, judged.value
+                outcome.evidence = evidence
                 outcome.model = reply.model_reported or tier.model
             if verdict.action == "accept":
                 outcome.accepted = True
@@ -222,6 +230,12 @@ class Cascade:
                 await self._on_event(event)
             except Exception:
                 log.exception("event callback failed for %s", event)
+
+
+def judge(analysis: Analysis, readings: Sequence[PlateReading]) -> Evidence:
+    """The plate's verdict on each identifier and fault code the answer claims."""
+    claims = {"manufacturer": analysis.manufacturer, "model": analysis.model, "serial_number": analysis.serial_number}
+    return check(claims, analysis.fault_codes, readings)
 
 
 def _prepare_all(images: Sequence[Image.Image], policy: ImagePolicy) -> list[PreparedImage]:

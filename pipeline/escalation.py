@@ -1,10 +1,14 @@
 """When to accept a tier's answer and when to ask the next tier: pure functions, table-tested.
 
-The model's own ``confidence`` is not trusted alone. ``score`` starts from it and subtracts for what a work
-order needs but the answer lacks or contradicts: a manufacturer without a model, an empty summary, an answer
-that read nothing at all off the photo, a fault condition with no code or description. ``decide`` compares the
-score with the tier's threshold from ``CASCADE``; errors of any kind escalate; running out of tiers or time
-stops.
+The main signal is evidence from the plate (``pipeline.plate.evidence``): what a model claims is checked
+against what the local reader read on the photo. A confirmed serial, model or maker raises the score; a
+contradiction lowers it and makes ``decide`` escalate even a confident answer (a model that misreads a serial
+with confidence is exactly what must not be filed); a near miss costs a little; absence costs nothing, because
+OCR misses about a third of true values. Without plate text (a panel, a display, the reader off) the score is
+the model's own ``confidence`` minus what a work order needs but the answer lacks or contradicts: a
+manufacturer without a model, an empty summary, an answer that read nothing at all, a fault condition with no
+code or description. ``decide`` compares the score with the tier's threshold from ``CASCADE``; errors of any
+kind escalate; running out of tiers or time stops.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline.plate.evidence import NO_EVIDENCE, Evidence
 from pipeline.types import Analysis
 
 Action = Literal["accept", "escalate", "stop"]
@@ -31,6 +36,12 @@ _PENALTIES: dict[str, float] = {
 }
 
 
+# What the plate says about a claimed field, added to the score (confirmed) or taken from it.
+_CONFIRMED_BONUS: dict[str, float] = {"serial_number": 0.20, "model": 0.15, "manufacturer": 0.05, "fault_code": 0.05}
+_CONTRADICTED = 0.35
+_NEAR = 0.05
+
+
 @dataclass(frozen=True)
 class Score:
     value: float
@@ -43,7 +54,7 @@ class Verdict:
     reason: str
 
 
-def score(analysis: Analysis) -> Score:
+def score(analysis: Analysis, evidence: Evidence = NO_EVIDENCE) -> Score:
     reasons: list[str] = []
     read_anything = any(
         (analysis.manufacturer, analysis.model, analysis.serial_number, analysis.ratings, analysis.fault_codes)
@@ -63,6 +74,18 @@ def score(analysis: Analysis) -> Score:
     if analysis.priority == "urgent" and analysis.condition == "normal":
         reasons.append("urgent_but_normal")
     value = analysis.confidence - sum(_PENALTIES[r] for r in reasons)
+    bonus_taken: set[str] = set()
+    for item in evidence.fields:
+        if item.status == "confirmed" and item.field not in bonus_taken:
+            bonus_taken.add(item.field)
+            value += _CONFIRMED_BONUS[item.field]
+            reasons.append(f"plate_confirms_{item.field}")
+        elif item.status == "contradicted":
+            value -= _CONTRADICTED
+            reasons.append(f"plate_contradicts_{item.field}")
+        elif item.status == "near":
+            value -= _NEAR
+            reasons.append(f"plate_near_{item.field}")
     return Score(value=round(min(1.0, max(0.0, value)), 4), reasons=tuple(reasons))
 
 
@@ -73,13 +96,18 @@ def decide(
     threshold: float | None,
     tiers_left: int,
     seconds_left: float,
+    contradicted: bool = False,
 ) -> Verdict:
     """Accept, escalate to the next tier, or stop and return the best answer so far.
 
     ``threshold`` None means the tier is the last in the cascade: any valid answer is accepted.
+    ``contradicted``: the plate prints something else for a field the answer claims; such an answer is never
+    accepted while another tier can be asked, whatever its score.
     """
     if outcome == "valid":
         assert score is not None
+        if contradicted and tiers_left > 0 and seconds_left > 1.0:
+            return Verdict("escalate", "the plate contradicts the answer")
         if threshold is None or score >= threshold:
             return Verdict("accept", "score meets threshold" if threshold is not None else "last tier")
         reason = f"score {score:.2f} below {threshold:.2f}"

@@ -6,7 +6,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Float, ForeignKey, Integer, MetaData, String, Text, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -67,6 +80,8 @@ class Photo(Base):
     height: Mapped[int] = mapped_column(Integer)
     byte_size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # What the plate reader read on it: {"lines": [{text, score, box}], "fields": {…}} (None: not read).
+    plate_text: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class StoredAnalysis(Base):
@@ -109,3 +124,24 @@ class ModelCall(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Equipment(Base):
+    """The equipment register: a unit is known by its maker and the serial a model read and the plate confirmed.
+
+    ``manufacturer`` is the canonical brand ("" when neither the model nor the plate named one); ``serial_norm``
+    is the folded serial (``pipeline.plate.normal.norm``) that new photos' OCR text is searched for.
+    """
+
+    __tablename__ = "equipment"
+    __table_args__ = (UniqueConstraint("manufacturer", "serial_norm", name="uq_equipment_manufacturer_serial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manufacturer: Mapped[str] = mapped_column(String(120))
+    serial_norm: Mapped[str] = mapped_column(String(120), index=True)
+    serial: Mapped[str] = mapped_column(String(120))
+    model: Mapped[str | None] = mapped_column(String(120))
+    equipment_type: Mapped[str | None] = mapped_column(String(80))
+    analysis_id: Mapped[int | None] = mapped_column(Integer)  # its latest accepted analysis (no FK: may be purged)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

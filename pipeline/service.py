@@ -1,7 +1,12 @@
-"""``Pipeline``: photo bytes in, ``Result`` out. Intake → cache → cascade → ledger (+ cache store).
+"""``Pipeline``: photo bytes in, ``Result`` out. Intake → cache → plate reader → register → cascade → ledger.
 
 The one entry point the bot (or the CLI) calls. It knows nothing of Telegram; it reports progress through a
 callback and asks the caller's spending guard before each cloud call.
+
+The plate reader (``pipeline.plate``) reads every photo that gets past the cache. Its text is evidence for the
+cascade's decision, it is stored with the photo, it finds a registered unit again by its serial (a plain
+re-shot is answered from the register at $0; a known unit showing something new goes to the models with what
+is known), and when no tier can answer it is the answer, at $0.
 """
 
 from __future__ import annotations
@@ -17,15 +22,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.analysis import PROMPT_VERSION, build_prompt
 from pipeline.cache import AnalysisCache
-from pipeline.cascade import Cascade, EventCallback, notify
+from pipeline.cascade import Cascade, CascadeOutcome, EventCallback, judge, notify
 from pipeline.costs import PriceTable
 from pipeline.errors import AnalysisFailed, NoTierAvailable
 from pipeline.escalation import parse_cascade
 from pipeline.intake import Photo, load_photo
 from pipeline.ledger import record_attempts
+from pipeline.models import Photo as PhotoRow
+from pipeline.models import upsert_insert
+from pipeline.plate.answer import plate_answer
+from pipeline.plate.reader import PlateReader, shared_reader
+from pipeline.plate.register import KnownUnit, Register, enrolment
+from pipeline.plate.types import PlateReading
 from pipeline.settings import PipelineSettings
 from pipeline.tiers import TIER_NAMES
-from pipeline.types import Attempt, Progress, ProgressCallback, Receipt, Result, SpendingGuard, Tier
+from pipeline.types import Analysis, Attempt, Progress, ProgressCallback, Receipt, Result, SpendingGuard, Tier
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +54,17 @@ class Pipeline:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_event: EventCallback | None = None,
+        reader: PlateReader | None = None,
     ) -> None:
         self.settings = settings
+        self.reader: PlateReader | None = None
+        if settings.plate_reader:
+            self.reader = reader or shared_reader(
+                max_side=settings.plate_reader_max_side,
+                threads=settings.plate_reader_threads,
+                concurrency=settings.plate_reader_concurrency,
+            )
+        self.register = Register(sessions)
         self._sessions = sessions
         self._clock = clock
         self._now = now
@@ -109,9 +129,21 @@ class Pipeline:
             if hit is not None:
                 return hit
 
+        readings = await self._read(loaded, progress)
+        unit = await self.register.find(readings) if readings else None
+        if unit is not None and not fresh and replaces is None and _plain_reshot(readings, caption):
+            known = await self._from_register(unit, readings, loaded, request_id, user_id, started)
+            if known is not None:
+                return known
+
         if not self.cascade.steps:
+            free = await self._from_plate(readings, loaded, CascadeOutcome(), request_id, user_id, started, unit)
+            if free is not None:
+                return free
             raise NoTierAvailable("no analysis tier is configured (set OLLAMA_HOST or a cloud API key)")
         prompt = build_prompt(caption, len(loaded), language)
+        if unit is not None:
+            prompt += "\n\n" + _known_context(unit)
         outcome = await self.cascade.run(
             [p.image for p in loaded],
             prompt,
@@ -119,6 +151,7 @@ class Pipeline:
             deadline=deadline,
             guard=guard,
             progress=progress,
+            readings=readings,
         )
         now = self._now()
         analysis_id: int | None = None
@@ -140,6 +173,18 @@ class Pipeline:
                     confidence=outcome.score,
                     now=now,
                 )
+                entry = enrolment(outcome.analysis, outcome.evidence, readings)
+                if entry is not None:
+                    await self.register.enroll(
+                        session,
+                        entry,
+                        model=outcome.analysis.model,
+                        equipment_type=outcome.analysis.equipment_type,
+                        analysis_id=stored.id,
+                        now=now,
+                    )
+            if readings:
+                await _store_plate_text(session, loaded, readings, now)
         if stored is not None:
             analysis_id = stored.id
             self.cache.remember(stored.id, loaded[0].phash)
@@ -148,6 +193,9 @@ class Pipeline:
 
         await notify(progress, Progress(stage="done", tier=outcome.tier))
         if outcome.analysis is None:
+            free = await self._from_plate(readings, loaded, outcome, request_id, user_id, started, unit)
+            if free is not None:
+                return free
             tried = [a for a in outcome.attempts if not a.outcome.startswith("skipped")]
             if not tried:
                 reason = "every tier is cooling down or was refused by the budget"
@@ -164,8 +212,101 @@ class Pipeline:
             attempts=outcome.attempts,
             low_confidence=outcome.low_confidence,
             budget_limited=outcome.budget_refused,
+            evidence=outcome.evidence if readings else None,
+            plate=tuple(readings),
+            known_unit=unit,
         )
         return Result(outcome.analysis, receipt, analysis_id)
+
+    async def read(self, photos: Sequence[bytes]) -> list[PlateReading]:
+        """Only the plate reader, for ``plc-copilot read`` (raises ``IntakeError`` for an unusable photo)."""
+        loaded = [await asyncio.to_thread(self.load, data) for data in photos]
+        return await self._read(loaded, None, limit=len(loaded))
+
+    async def _read(
+        self, loaded: list[Photo], progress: ProgressCallback | None, *, limit: int = MAX_PHOTOS
+    ) -> list[PlateReading]:
+        if self.reader is None:
+            return []
+        await notify(progress, Progress(stage="plate"))
+        readings: list[PlateReading] = []
+        for photo in loaded[:limit]:
+            try:
+                readings.append(await self.reader.read(photo.image))
+            except Exception:  # a broken reader must not cost the technician the model's answer
+                log.exception("plate reader failed; going on without plate evidence")
+                return []
+        log.info("plate reader: %s", "; ".join(f"{len(r.lines)} lines in {r.duration_ms} ms" for r in readings))
+        return readings
+
+    async def _from_register(
+        self,
+        unit: KnownUnit,
+        readings: list[PlateReading],
+        loaded: list[Photo],
+        request_id: str,
+        user_id: int | None,
+        started: float,
+    ) -> Result | None:
+        row = await self.register.last_analysis(unit)
+        if row is None:
+            return None
+        analysis = Analysis.model_validate(row.analysis)
+        log.info("register hit: unit %d (%s), analysis %d", unit.id, unit.label, row.id)
+        attempt = Attempt(tier="register", provider="register", model=row.model, outcome="hit_register")
+        now = self._now()
+        async with self._sessions.begin() as session:
+            record_attempts(session, request_id=request_id, user_id=user_id, attempts=[attempt], now=now)
+            await _store_plate_text(session, loaded, readings, now)
+        await self.register.seen(unit.id, now)
+        receipt = Receipt(
+            request_id=request_id,
+            source="register",
+            tier=row.tier,
+            model=row.model,
+            confidence=row.confidence,
+            cost_micro_usd=0,
+            duration_ms=self._ms_since(started),
+            attempts=[attempt],
+            cached_at=row.created_at,
+            evidence=judge(analysis, readings),
+            plate=tuple(readings),
+            known_unit=unit,
+        )
+        return Result(analysis, receipt, row.id)
+
+    async def _from_plate(
+        self,
+        readings: list[PlateReading],
+        loaded: list[Photo],
+        outcome: CascadeOutcome,
+        request_id: str,
+        user_id: int | None,
+        started: float,
+        unit: KnownUnit | None,
+    ) -> Result | None:
+        """No tier answered: what the plate says, at $0 (None when it says nothing useful)."""
+        analysis = plate_answer(readings)
+        if analysis is None:
+            return None
+        log.info("no tier answered; answering with what the plate says")
+        if not outcome.attempts:  # nothing was recorded yet (no tier configured)
+            async with self._sessions.begin() as session:
+                await _store_plate_text(session, loaded, readings, self._now())
+        receipt = Receipt(
+            request_id=request_id,
+            source="plate",
+            tier=None,
+            model=None,
+            confidence=0.0,
+            cost_micro_usd=sum(a.cost_micro_usd for a in outcome.attempts),
+            duration_ms=self._ms_since(started),
+            attempts=outcome.attempts,
+            budget_limited=outcome.budget_refused,
+            plate=tuple(readings),
+            known_unit=unit,
+        )
+        return Result(analysis, receipt, None)
 
     async def cached(
         self, photos: Sequence[bytes], *, caption: str | None = None, user_id: int | None = None
@@ -212,3 +353,35 @@ class Pipeline:
 
     def _ms_since(self, started: float) -> int:
         return int((self._clock() - started) * 1000)
+
+
+def _plain_reshot(readings: list[PlateReading], caption: str | None) -> bool:
+    """Nothing new to ask a model about: no question in the caption, no code on a display."""
+    return not (caption and caption.strip()) and not any(r.fields.codes for r in readings)
+
+
+def _known_context(unit: KnownUnit) -> str:
+    """What the register knows, so the model spends its answer on what is new (a fault code, a question)."""
+    return (
+        f"This unit is already on record (first seen {unit.first_seen_at:%Y-%m-%d}): "
+        f'"{unit.label}". Use it unless the photo clearly shows otherwise, and focus on what this photo shows now.'
+    )
+
+
+async def _store_plate_text(
+    session: AsyncSession, loaded: list[Photo], readings: list[PlateReading], now: datetime
+) -> None:
+    """Keep what the reader read with each photo (insert the photo row if the cache did not)."""
+    insert = upsert_insert(session)
+    for photo, reading in zip(loaded, readings, strict=False):
+        text = reading.to_json()
+        statement = insert(PhotoRow).values(
+            sha256=photo.sha256,
+            phash=photo.phash,
+            width=photo.width,
+            height=photo.height,
+            byte_size=photo.byte_size,
+            created_at=now,
+            plate_text=text,
+        )
+        await session.execute(statement.on_conflict_do_update(index_elements=["sha256"], set_={"plate_text": text}))

@@ -47,3 +47,10 @@ class PipelineSettings(BaseSettings):
     max_pixels: int = 60_000_000
 
     prices_path: Path | None = None
+
+    # The local nameplate reader (OCR, free, offline): its text checks every model answer and answers alone
+    # when no tier can. Off: answers are judged on the model's confidence only, and no unit is recognised.
+    plate_reader: bool = True
+    plate_reader_threads: int = Field(default=1, ge=1, le=16)
+    plate_reader_concurrency: int = Field(default=1, ge=1, le=8)  # photos read at once (~0.5 GB each)
+    plate_reader_max_side: int = Field(default=1280, ge=320, le=4096)

@@ -11,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from pipeline.plate.evidence import Evidence
+    from pipeline.plate.register import KnownUnit
+    from pipeline.plate.types import PlateReading
 
 Condition = Literal["normal", "warning", "fault", "unknown"]
 Priority = Literal["low", "medium", "high", "urgent"]
@@ -135,8 +140,12 @@ class Attempt:
 
 @dataclass(frozen=True)
 class Receipt:
+    """How an answer was reached. ``source``: "cache" (a photo seen before), "model" (a tier answered),
+    "plate" (no tier could answer; only what the plate reader read, at $0), "register" (a re-shot of a unit
+    already registered, answered from its last analysis at $0)."""
+
     request_id: str
-    source: Literal["cache", "model"]
+    source: Literal["cache", "model", "plate", "register"]
     tier: str | None  # tier that answered; None for a cache hit
     model: str | None
     confidence: float
@@ -147,6 +156,9 @@ class Receipt:
     cache_match: Literal["exact", "near"] | None = None
     cached_at: datetime | None = None
     budget_limited: bool = False
+    evidence: Evidence | None = None  # the plate's verdict on each claimed identifier (None: not checked)
+    plate: tuple[PlateReading, ...] = ()  # what the reader read on each photo
+    known_unit: KnownUnit | None = None  # the registered unit this photo shows
 
 
 @dataclass(frozen=True)
@@ -160,7 +172,7 @@ class Result:
 class Progress:
     """Where the pipeline is, for the bot's status message."""
 
-    stage: Literal["cache", "tier", "done"]
+    stage: Literal["cache", "plate", "tier", "done"]
     tier: str | None = None
     is_local: bool = False
 

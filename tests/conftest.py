@@ -11,6 +11,7 @@ import io
 import os
 import random
 import shutil
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,10 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import make_engine, make_sessionmaker, upgrade
 from tests.pg import MigratedDatabase, PgServer, server_url
+from tests.plate import MemoReader
 
 # python-telegram-bot 22 warns (an error under our pytest config) when a duration such as RetryAfter.retry_after
 # is read as a number; this opts in to the timedelta behaviour that PTB 23 makes the default. main() sets it too.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
+# The plate reader (~1 s of OCR per photo) is off unless a test turns it on with the session's shared reader
+# (tests/plate.py): the rest of the suite uses synthetic photos that have no plate to read.
+os.environ.setdefault("PLATE_READER", "false")
 
 
 BACKENDS = ("sqlite", "postgresql")
@@ -106,3 +111,21 @@ def reencode(data: bytes, quality: int = 60, scale: float = 0.8) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def plate_reader() -> Iterator[MemoReader]:
+    """One real OCR engine for the whole session (~2 s to load, ~0.4 GB). Its models load with every outgoing
+    connection refused, which checks that the reader fetches nothing from the network."""
+    reader = MemoReader()
+    real_connect = socket.socket.connect
+
+    def refuse(self: socket.socket, address: object) -> None:
+        raise AssertionError(f"the plate reader tried to connect to {address!r} while loading its models")
+
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    try:
+        reader.warm_up()
+    finally:
+        socket.socket.connect = real_connect  # type: ignore[method-assign]
+    yield reader

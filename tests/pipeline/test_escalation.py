@@ -1,6 +1,7 @@
 import pytest
 
 from pipeline.escalation import DEFAULT_THRESHOLD, CascadeStep, decide, parse_cascade, score
+from pipeline.plate.evidence import Evidence, FieldEvidence, Status
 from pipeline.types import Analysis
 
 KNOWN = frozenset({"ollama", "gemini", "grok", "claude", "openai"})
@@ -72,6 +73,57 @@ def test_decide(
         threshold=threshold,
         tiers_left=tiers_left,
         seconds_left=seconds_left,
+    )
+    assert verdict.action == action
+
+
+def evidence(*items: tuple[str, Status]) -> Evidence:
+    return Evidence(tuple(FieldEvidence(field, "x", status) for field, status in items), read=True)
+
+
+@pytest.mark.parametrize(
+    ("confidence", "items", "expected", "reasons"),
+    [
+        (0.9, (), 0.9, ()),  # the plate read, nothing claimed to check: the model's word alone
+        (0.6, (("serial_number", "confirmed"),), 0.8, ("plate_confirms_serial_number",)),
+        (0.6, (("model", "confirmed"), ("manufacturer", "confirmed")), 0.8, None),
+        (0.5, (("serial_number", "confirmed"), ("model", "confirmed")), 0.85, None),
+        (0.9, (("serial_number", "contradicted"),), 0.55, ("plate_contradicts_serial_number",)),
+        (0.9, (("serial_number", "near"),), 0.85, ("plate_near_serial_number",)),
+        (0.9, (("serial_number", "absent"), ("model", "absent")), 0.9, ()),  # absence costs nothing
+        (0.7, (("fault_code", "confirmed"), ("fault_code", "confirmed")), 0.75, None),  # one bonus per field
+        (0.95, (("serial_number", "confirmed"), ("model", "confirmed")), 1.0, None),  # capped
+    ],
+)
+def test_plate_evidence_moves_the_score(
+    confidence: float, items: tuple[tuple[str, Status], ...], expected: float, reasons: tuple[str, ...] | None
+) -> None:
+    result = score(make(confidence=confidence), evidence(*items))
+    assert result.value == pytest.approx(expected)
+    if reasons is not None:
+        assert result.reasons == reasons
+
+
+@pytest.mark.parametrize(
+    ("score_", "threshold", "tiers_left", "seconds_left", "contradicted", "action"),
+    [
+        (0.95, 0.80, 2, 30.0, True, "escalate"),  # confident but the plate says otherwise: ask the next tier
+        (0.95, 0.80, 2, 30.0, False, "accept"),
+        (0.95, None, 0, 30.0, True, "accept"),  # the last tier's answer is shown, with both readings
+        (0.95, 0.80, 2, 0.5, True, "accept"),  # no time left for another tier: keep it, flagged on the card
+        (0.50, 0.80, 0, 30.0, True, "stop"),
+    ],
+)
+def test_decide_escalates_a_contradicted_answer(
+    score_: float, threshold: float | None, tiers_left: int, seconds_left: float, contradicted: bool, action: str
+) -> None:
+    verdict = decide(
+        outcome="valid",
+        score=score_,
+        threshold=threshold,
+        tiers_left=tiers_left,
+        seconds_left=seconds_left,
+        contradicted=contradicted,
     )
     assert verdict.action == action
 
