@@ -28,6 +28,8 @@ class CardTicket:
     caption: str | None
     analysis_id: int | None
     analysis: Analysis | None = None
+    # What its work order may trust (bot/evidence.py ``provenance``): verified identifiers, the register's unit.
+    provenance: dict[str, Any] | None = None
 
 
 async def remember(sessions: async_sessionmaker[AsyncSession], token: str, ticket: CardTicket, now: datetime) -> None:
@@ -42,6 +44,7 @@ async def remember(sessions: async_sessionmaker[AsyncSession], token: str, ticke
                 caption=ticket.caption,
                 analysis_id=ticket.analysis_id,
                 analysis=ticket.analysis.model_dump(mode="json") if ticket.analysis is not None else None,
+                provenance=ticket.provenance,
                 created_at=now,
             )
         )
@@ -74,4 +77,5 @@ def _ticket(row: Card) -> CardTicket:
         caption=row.caption,
         analysis_id=row.analysis_id,
         analysis=Analysis.model_validate(row.analysis) if row.analysis is not None else None,
+        provenance=row.provenance,
     )

@@ -1,4 +1,4 @@
-"""``plc-copilot``: run | migrate | analyze PHOTO... | doctor | cost | workorders export."""
+"""``plc-copilot``: run | migrate | analyze PHOTO... | read PHOTO... | doctor | cost | workorders export."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.read_cli import add_read_arguments, read_command
 from bot.settings import AppSettings, load_settings
 
 log = logging.getLogger("plc_copilot")
@@ -61,6 +62,7 @@ COMMANDS: dict[str, tuple[str, AddArguments, Handler]] = {
     "run": ("migrate the database and run the bot (polling)", _no_arguments, lambda s, a: run(s)),
     "migrate": ("apply database migrations", _no_arguments, lambda s, a: migrate(s)),
     "analyze": ("analyse photos without Telegram; prints the card and a receipt", _analyze_arguments, _analyze),
+    "read": ("what the nameplate reader finds on photos (no model, no database)", add_read_arguments, read_command),
     "doctor": ("check the token, the database, every configured tier, its model and price", _no_arguments, _doctor),
     "cost": (
         "the admins' /cost report in the terminal, optionally with the chart",

@@ -15,6 +15,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import cards, delivery, payments, quota, render, replies, workorders
 from bot.cards import CardTicket
+from bot.evidence import provenance
 from bot.logs import correlation_id
 from bot.queues import PhotoRef
 from bot.services import Services
@@ -390,7 +391,9 @@ async def _answer(
 ) -> bool:
     """Send the card (``delivery`` falls back to plain text); False when nothing reached the user."""
     token = secrets.token_urlsafe(9)
-    ticket = CardTicket(chat_id, refs, caption, result.analysis_id, result.analysis)
+    ticket = CardTicket(
+        chat_id, refs, caption, result.analysis_id, result.analysis, provenance(result.analysis, result.receipt)
+    )
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
     keyboard = workorders.card_keyboard(token, offer_work_order=not auto, tr=await services.translator(user_id))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape, unescape
 
-from bot.evidence import plate_receipt_line
+from bot.evidence import evidence_lines, plate_receipt_line
 from pipeline.costs import format_usd
 from pipeline.sanitize import clean_text
 from pipeline.types import Analysis, Progress, Receipt
@@ -59,6 +59,7 @@ def card(analysis: Analysis, receipt: Receipt) -> str:
     """
     blocks = [
         _heading(analysis),
+        [Line(text, 8.5) for text in evidence_lines(analysis, receipt)],  # what the plate confirms or disputes
         _summary(analysis),
         _actions(analysis),
         _safety(analysis),

@@ -20,6 +20,7 @@ from telegram.ext import CallbackContext, ContextTypes
 
 from bot import cards, i18n, replies
 from bot.cards import CardTicket
+from bot.evidence import work_order_flags
 from bot.services import Services
 from cmmsconnect import DeliveryReport, OutboxEntry, Reporter, work_order_from_analysis
 
@@ -105,6 +106,7 @@ async def file_work_order(
         reporter=reporter,
         chat_id=card.chat_id,
         message_id=card.message_id,
+        **work_order_flags(ticket.provenance),
     )
     async with services.sessions.begin() as session:
         entry = await services.outbox.submit(session, work_order)

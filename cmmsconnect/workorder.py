@@ -7,7 +7,7 @@ after a delivery whose outcome is unknown the outbox searches the CMMS for this 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +18,8 @@ TITLE_MAX = 120
 DESCRIPTION_MAX = 10_000
 SUMMARY_MAX = 3_000  # Atlas's limit, the smallest of the CMMSs we talk to
 AI_NOTICE = "Produced with AI assistance from a photo; verify on site before acting on it."
+IDENTIFIERS = ("manufacturer", "model", "serial_number")
+UNVERIFIED = "unverified: read by AI, not confirmed on the nameplate"
 _KEY_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -78,17 +80,36 @@ def build_title(fields: Mapping[str, Any]) -> str:
 
 
 def build_description(
-    fields: Mapping[str, Any], *, key: str, reporter: Reporter, chat_id: int | None, message_id: int | None
+    fields: Mapping[str, Any],
+    *,
+    key: str,
+    reporter: Reporter,
+    chat_id: int | None,
+    message_id: int | None,
+    unverified: Collection[str] = (),
+    asset: str | None = None,
 ) -> str:
-    """Human-readable body for the technician; ends with the AI notice and the [ref:key] marker."""
+    """Human-readable body for the technician; ends with the AI notice and the [ref:key] marker.
+
+    Identifiers named in ``unverified`` are marked so; ``asset`` is the bot's equipment-register reference."""
     lines: list[str] = []
     if summary := _text(fields.get("summary")):
         lines += [_truncate(summary, SUMMARY_MAX), ""]  # a rambling model must not push out the equipment
     serial = _text(fields.get("serial_number"))
     equipment = _equipment_name(fields)
     kind = _text(fields.get("equipment_type"))
-    lines.append(f"Equipment: {equipment}" + (f" ({kind})" if kind and kind not in equipment else ""))
-    lines.append(f"Serial number: {serial}" if serial else "Serial number: not read from the photo")
+    doubtful = [n for n in ("manufacturer", "model") if n in unverified and _text(fields.get(n))]
+    lines.append(
+        f"Equipment: {equipment}"
+        + (f" ({kind})" if kind and kind not in equipment else "")
+        + (f" ({' and '.join(doubtful)} {UNVERIFIED})" if doubtful else "")
+    )
+    if serial:
+        lines.append(f"Serial number: {serial}" + (f" ({UNVERIFIED})" if "serial_number" in unverified else ""))
+    else:
+        lines.append("Serial number: not read from the photo")
+    if asset:
+        lines.append(f"Asset: {asset} (equipment register, identified by the serial on its nameplate)")
     ratings = fields.get("ratings")
     if isinstance(ratings, Mapping) and ratings:
         lines.append("Ratings: " + "; ".join(f"{k} {v}" for k, v in ratings.items()))
@@ -116,19 +137,37 @@ def work_order_from_analysis(
     chat_id: int | None,
     message_id: int | None,
     created_at: datetime | None = None,
+    unverified: Collection[str] = (),
+    asset: str | None = None,
 ) -> WorkOrder:
-    """Map the analysis dict (DESIGN.md schema; unknown keys ignored, missing ones defaulted) to a WorkOrder."""
+    """Map the analysis dict (DESIGN.md schema; unknown keys ignored, missing ones defaulted) to a WorkOrder.
+
+    ``unverified``: identifiers (manufacturer, model, serial_number) that neither the nameplate nor a person
+    confirmed. They stay in the description, marked unverified, but not in the work order's own fields, which
+    the connectors use to match the CMMS's equipment: a misread serial must not attach a work order to the
+    wrong asset. ``asset``: the bot's equipment-register reference, written into the description.
+    """
+    unknown = set(unverified) - set(IDENTIFIERS)
+    if unknown:
+        raise ValueError(f"unverified names unknown identifiers: {sorted(unknown)}")
+
+    def trusted(name: str) -> str | None:
+        return None if name in unverified else _text(fields.get(name))
+
+    description = build_description(
+        fields, key=key, reporter=reporter, chat_id=chat_id, message_id=message_id, unverified=unverified, asset=asset
+    )
     return WorkOrder(
         key=key,
         title=build_title(fields),
-        description=build_description(fields, key=key, reporter=reporter, chat_id=chat_id, message_id=message_id),
+        description=description,
         priority=normalize_priority(fields.get("priority")),
         reporter=reporter,
         created_at=created_at or datetime.now(UTC),
         equipment_type=_text(fields.get("equipment_type")),
-        manufacturer=_text(fields.get("manufacturer")),
-        model=_text(fields.get("model")),
-        serial_number=_text(fields.get("serial_number")),
+        manufacturer=trusted("manufacturer"),
+        model=trusted("model"),
+        serial_number=trusted("serial_number"),
         fault_codes=tuple(_texts(fields.get("fault_codes"))),
         photo=photo,
         chat_id=chat_id,

@@ -6,11 +6,14 @@
 - ``register``: equipment recognised again by manufacturer + serial read on the plate.
 """
 
+from pipeline.plate.evidence import Evidence, FieldEvidence
 from pipeline.plate.extract import extract
 from pipeline.plate.reader import PlateReader, PlateReaderUnavailable, shared_reader
 from pipeline.plate.types import Labelled, OcrLine, PlateFields, PlateReading
 
 __all__ = [
+    "Evidence",
+    "FieldEvidence",
     "Labelled",
     "OcrLine",
     "PlateFields",

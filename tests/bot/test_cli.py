@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from tests.conftest import make_photo
 from tests.fakes.http import free_port
 from tests.fakes.providers import FakeProviders, server_error
 from tests.fakes.telegram import FakeTelegram
+from tests.plate import MemoReader, Plate, render
 
 NO_ENV_FILE = ["--env-file", os.devnull]  # an empty settings file: the environment only
 SETTINGS_VARS = (
@@ -273,3 +275,25 @@ def test_cost_report_in_the_terminal_with_a_chart(
     out = capsys.readouterr().out
     assert "google" in out and "<b>" not in out
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_read_prints_what_the_plate_says(
+    env: FakeProviders,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    plate_reader: MemoReader,
+) -> None:
+    monkeypatch.setattr("pipeline.plate.PlateReader", lambda **_: plate_reader)  # the session's engine
+    photo = tmp_path / "plate.jpg"
+    photo.write_bytes(render(Plate(("SIEMENS", "TYPE 1LE1001-1DB23-4AA4", "S/N UD 1402/1234567-001"))))
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("not a photo")
+    assert main([*NO_ENV_FILE, "read", str(photo)]) == 0
+    table = capsys.readouterr().out
+    assert "serial       1402/1234567-001   (after label 'S/N')" in table and "manufacturer Siemens" in table
+    assert main([*NO_ENV_FILE, "read", "--json", str(photo), str(text_file)]) == 1  # one unusable file
+    out = capsys.readouterr()
+    [item] = json.loads(out.out)
+    assert item["fields"]["model"] == "1LE1001-1DB23-4AA4" and item["lines"][0]["text"] == "SIEMENS"
+    assert "notes.txt" in out.err

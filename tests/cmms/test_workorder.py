@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 
 from cmmsconnect import Reporter
-from cmmsconnect.workorder import AI_NOTICE, DESCRIPTION_MAX, TITLE_MAX, build_description, build_title
+from cmmsconnect.workorder import (
+    AI_NOTICE,
+    DESCRIPTION_MAX,
+    TITLE_MAX,
+    WorkOrder,
+    build_description,
+    build_title,
+    work_order_from_analysis,
+)
 from tests.cmms.conftest import ANALYSIS, T0, make_wo
 
 
@@ -80,3 +88,22 @@ def test_work_order_carries_equipment_and_source() -> None:
 def test_bad_keys_are_refused(key: str) -> None:
     with pytest.raises(ValueError, match="key"):
         make_wo(key)
+
+
+def flagged(**flags: Any) -> WorkOrder:
+    return work_order_from_analysis(
+        ANALYSIS, key="k", photo=None, reporter=Reporter(1, "A"), chat_id=None, message_id=None, **flags
+    )
+
+
+def test_unverified_identifiers_are_marked_and_kept_out_of_equipment_matching() -> None:
+    wo = flagged(unverified=("serial_number", "model"), asset="EQ-7")
+    assert (wo.manufacturer, wo.model, wo.serial_number) == ("Allen-Bradley", None, None)
+    assert "Serial number: SN-1234 (unverified: read by AI, not confirmed on the nameplate)" in wo.description
+    assert "Equipment: Allen-Bradley PowerFlex 525 (VFD) (model unverified" in wo.description
+    assert "Asset: EQ-7 (equipment register" in wo.description
+    assert wo.title.startswith("Allen-Bradley PowerFlex 525"), "the title still names what the photo showed"
+    verified = flagged()
+    assert verified.serial_number == "SN-1234" and "unverified" not in verified.description
+    with pytest.raises(ValueError, match="unknown identifiers"):
+        flagged(unverified=("summary",))
