@@ -1,7 +1,7 @@
 """plate: OCR text stored with each photo, the equipment register, and a card's evidence for its work order
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: plate
+Revises: update_inbox
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "plate"
+down_revision: str | None = "update_inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
