@@ -1,4 +1,4 @@
-"""``python -m bench [fingerprint] [nearindex] [prepare] [budget] [crowd] [guard]``: named benchmarks (default all)."""
+"""``python -m bench [fingerprint] [nearindex] [prepare] [budget] [crowd] [guard] [plate]``: named benchmarks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ import time
 import numpy
 import PIL
 
-from bench import budget_overshoot, crowd, fingerprint_speed, guard_reserve, nearindex_lookup, prepare_saving
+from bench import (
+    budget_overshoot,
+    crowd,
+    fingerprint_speed,
+    guard_reserve,
+    nearindex_lookup,
+    plate_reader,
+    prepare_saving,
+)
 
 BENCHMARKS = {
     "fingerprint": fingerprint_speed.run,
@@ -20,6 +28,7 @@ BENCHMARKS = {
     "budget": budget_overshoot.run,
     "crowd": crowd.run,
     "guard": guard_reserve.run,
+    "plate": plate_reader.run,
 }
 
 
