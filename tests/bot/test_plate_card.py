@@ -109,7 +109,7 @@ async def test_when_every_tier_fails_the_card_shows_the_plate_for_free(
     assert "no model · $0" in card.text
     bot.telegram.send_command(ANN, "/usage")
     usage = await bot.last_text(ANN, lambda t: "Your usage" in t)
-    assert "Free analyses used: 0" in usage, "a plate-only answer does not use a free photo"
+    assert "Free analyses: 0 of 3 used" in usage, "a plate-only answer does not use a free photo"
 
 
 async def test_a_known_unit_is_recognised_and_its_asset_filed(
