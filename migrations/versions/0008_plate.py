@@ -1,7 +1,7 @@
 """plate: OCR text stored with each photo, the equipment register, and a card's evidence for its work order
 
 Revision ID: plate
-Revises: 0006_language
+Revises: spend_open
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "plate"
-down_revision: str | None = "0006_language"
+down_revision: str | None = "spend_open"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
