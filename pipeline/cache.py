@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -48,6 +48,29 @@ class CacheHit:
     tier: str
     model: str
     confidence: float
+
+
+class PhotoKeys(Protocol):
+    """What the cache needs of a photo: its exact key and, when it was decoded, its perceptual hash."""
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def phash(self) -> int | None: ...
+
+
+def _hit(row: StoredAnalysis, match: Literal["exact", "near"], distance: int) -> CacheHit:
+    return CacheHit(
+        analysis_id=row.id,
+        analysis=Analysis.model_validate(row.analysis),
+        match=match,
+        distance=distance,
+        created_at=row.created_at,
+        tier=row.tier,
+        model=row.model,
+        confidence=row.confidence,
+    )
 
 
 class AnalysisCache:
@@ -82,10 +105,16 @@ class AnalysisCache:
             self._index.add_many([r[0] for r in rows], [r[1] for r in rows])
         return len(rows)
 
-    async def lookup(self, photos: Sequence[Photo], now: datetime, caption: str | None = None) -> CacheHit | None:
+    async def lookup(self, photos: Sequence[PhotoKeys], now: datetime, caption: str | None = None) -> CacheHit | None:
+        """The best live analysis for these photos and this caption: exact bytes first, else within the pHash
+        distance. A photo without a pHash (``Keys`` of a file not decoded) can only match exactly."""
         if not photos:
             return None
-        candidates = dict(self._index.nearest(photos[0].phash, self._max_distance))
+        if any(p.phash is None for p in photos):
+            return await self._exact(photos, now, caption)
+        first = photos[0].phash
+        assert first is not None
+        candidates = dict(self._index.nearest(first, self._max_distance))
         if not candidates:
             return None
         async with self._sessions() as session:
@@ -106,7 +135,7 @@ class AnalysisCache:
         for row in rows:
             if any(sha not in phashes for sha in row.photo_set):
                 continue
-            distances = [hamming(p.phash, phashes[sha]) for p, sha in zip(photos, row.photo_set, strict=True)]
+            distances = [hamming(p.phash or 0, phashes[sha]) for p, sha in zip(photos, row.photo_set, strict=True)]
             if max(distances) > self._max_distance:
                 continue
             exact = row.photo_set == wanted
@@ -116,16 +145,21 @@ class AnalysisCache:
         if best is None:
             return None
         _, row, distance = best
-        return CacheHit(
-            analysis_id=row.id,
-            analysis=Analysis.model_validate(row.analysis),
-            match="exact" if best[0][0] == 0 else "near",
-            distance=distance,
-            created_at=row.created_at,
-            tier=row.tier,
-            model=row.model,
-            confidence=row.confidence,
+        return _hit(row, "exact" if best[0][0] == 0 else "near", distance)
+
+    async def _exact(self, photos: Sequence[PhotoKeys], now: datetime, caption: str | None) -> CacheHit | None:
+        wanted, question = [p.sha256 for p in photos], question_key(caption)
+        query = (
+            select(StoredAnalysis)
+            .where(StoredAnalysis.photo_sha256 == wanted[0], *self._live(now))
+            .order_by(StoredAnalysis.created_at.desc())
         )
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        for row in rows:
+            if row.photo_set == wanted and question_key(row.caption) == question:
+                return _hit(row, "exact", 0)
+        return None
 
     async def store(
         self,

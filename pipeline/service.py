@@ -12,6 +12,7 @@ is known), and when no tier can answer it is the answer, at $0.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -21,12 +22,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.analysis import PROMPT_VERSION, build_prompt
-from pipeline.cache import AnalysisCache
+from pipeline.cache import AnalysisCache, PhotoKeys
 from pipeline.cascade import Cascade, CascadeOutcome, EventCallback, judge, notify
 from pipeline.costs import PriceTable
 from pipeline.errors import AnalysisFailed, NoTierAvailable
 from pipeline.escalation import parse_cascade
-from pipeline.intake import Photo, load_photo
+from pipeline.fairpool import FairPool
+from pipeline.intake import Photo, cache_keys, load_photo
 from pipeline.ledger import record_attempts
 from pipeline.models import Photo as PhotoRow
 from pipeline.models import upsert_insert
@@ -78,6 +80,7 @@ class Pipeline:
             today=lambda: now().date(),
             on_event=on_event,
         )
+        self._intake = FairPool(settings.intake_workers)
         self.cache = AnalysisCache(
             sessions,
             max_distance=settings.cache_max_distance,
@@ -90,6 +93,7 @@ class Pipeline:
         log.info("cache index loaded: %d analyses", count)
 
     async def aclose(self) -> None:
+        self._intake.close()
         for tier in self.tiers.values():
             await tier.aclose()
 
@@ -121,7 +125,7 @@ class Pipeline:
         started = self._clock()
         deadline = started + self.settings.request_timeout_s
         request_id = str(uuid.uuid4())
-        loaded = [await asyncio.to_thread(self.load, data) for data in photos[:MAX_PHOTOS]]
+        loaded = [await self._intake.run(user_id, functools.partial(self.load, data)) for data in photos[:MAX_PHOTOS]]
 
         if not fresh and replaces is None:
             await notify(progress, Progress(stage="cache"))
@@ -311,11 +315,15 @@ class Pipeline:
     async def cached(
         self, photos: Sequence[bytes], *, caption: str | None = None, user_id: int | None = None
     ) -> Result | None:
-        """The cached answer for these photos and this caption, or None; never calls a model (for users without
-        quota)."""
+        """The cached answer for these photos and this caption, or None; never calls a model and never fully
+        decodes a photo (for users without quota: see ``intake.cache_keys``)."""
         started = self._clock()
-        loaded = [await asyncio.to_thread(self.load, data) for data in photos[:MAX_PHOTOS]]
-        return await self._from_cache(loaded, str(uuid.uuid4()), user_id, started, caption)
+        limits = {"max_bytes": self.settings.max_photo_bytes, "max_pixels": self.settings.max_pixels}
+        keys = [
+            await self._intake.run(user_id, functools.partial(cache_keys, data, **limits))
+            for data in photos[:MAX_PHOTOS]
+        ]
+        return await self._from_cache(keys, str(uuid.uuid4()), user_id, started, caption)
 
     async def discard(self, analysis_id: int) -> None:
         """Stop answering from this cached analysis (the bot could not deliver it; a re-send must not repeat
@@ -325,7 +333,7 @@ class Pipeline:
         self.cache.forget(analysis_id)
 
     async def _from_cache(
-        self, loaded: list[Photo], request_id: str, user_id: int | None, started: float, caption: str | None
+        self, loaded: Sequence[PhotoKeys], request_id: str, user_id: int | None, started: float, caption: str | None
     ) -> Result | None:
         hit = await self.cache.lookup(loaded, self._now(), caption)
         if hit is None:

@@ -45,6 +45,8 @@ class PipelineSettings(BaseSettings):
 
     max_photo_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 60_000_000
+    # Decode threads, shared round-robin between users (pipeline/fairpool.py); also bounds decode memory.
+    intake_workers: int = Field(default=2, ge=1, le=32)
 
     prices_path: Path | None = None
 

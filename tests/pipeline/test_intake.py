@@ -16,7 +16,7 @@ from PIL import Image
 
 from pipeline.errors import NotAnImage, PhotoTooLarge, TooManyPixels
 from pipeline.fingerprint import fingerprint_bytes, hamming, phash64
-from pipeline.intake import Photo, load_photo
+from pipeline.intake import Keys, Photo, cache_keys, load_photo
 from tests.photos import photo_paths
 
 LIMITS = {"max_bytes": 20 * 1024 * 1024, "max_pixels": 60_000_000}
@@ -208,3 +208,27 @@ def test_real_small_file_huge_gif() -> None:
     assert len(data) < 200_000
     with pytest.raises(TooManyPixels):
         _load(data)
+
+
+def test_a_real_small_file_that_decodes_to_many_pixels_is_refused_before_decoding() -> None:
+    """The issue's bomb, scaled down: a valid PNG of a few KB that would decode to 15 MP (7,000 pixels a byte)."""
+    data = _encode(Image.new("1", (5_000, 3_000)), "PNG")
+    assert len(data) < 5_000
+    with pytest.raises(TooManyPixels, match="compression ratio"):
+        _load(data)
+    with pytest.raises(TooManyPixels):
+        cache_keys(data, **LIMITS)
+
+
+def test_a_flat_screenshot_is_still_accepted() -> None:
+    data = _encode(Image.new("RGB", (1920, 1080), (250, 250, 250)), "PNG")
+    assert _load(data).width == 1920
+
+
+def test_cache_keys_never_decode_more_than_a_jpeg_draft() -> None:
+    jpeg = _encode(_scene((400, 300)), "JPEG", quality=90)
+    assert cache_keys(jpeg, **LIMITS) == Keys(hashlib.sha256(jpeg).hexdigest(), fingerprint_bytes(jpeg))
+    png = _encode(_scene((400, 300)), "PNG")
+    assert cache_keys(png, **LIMITS).phash is None, "no pHash without a full decode: exact matches only"
+    truncated = jpeg[: len(jpeg) // 2]
+    assert cache_keys(truncated, **LIMITS).sha256 == hashlib.sha256(truncated).hexdigest()
