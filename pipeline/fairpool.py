@@ -2,9 +2,9 @@
 
 Decoding a photo is CPU work done in a thread. With one queue, one user's burst (a script sending 16 huge
 files) would sit in front of everyone else's single photo. ``FairPool`` keeps one queue per user and hands a
-free worker to the waiting user with the fewest decodes running (ties: the one served least recently), so another
-user's photo waits for at most the jobs already running, never for the whole burst. The pool size bounds memory too: at most ``workers`` decodes are in memory
-at once, each within intake's pixel limit.
+free worker to the waiting user with the fewest decodes running (ties: the one served least recently), so
+another user's photo waits for at most the jobs already running, never for the whole burst. The pool size
+bounds memory too: at most ``workers`` decodes are in memory at once, each within intake's pixel limit.
 """
 
 from __future__ import annotations
