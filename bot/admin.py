@@ -1,7 +1,9 @@
 """Admin commands: /budget, /cost, /grant, /refund, behind one gate.
 
 The gate answers anyone not in ``ADMIN_USER_IDS`` exactly as an unknown command is answered (the catch-all
-"I work with photos" reply), so a curious user learns nothing about which admin commands exist. Amounts typed
+"I work with photos" reply, and nothing in a group), so a curious user learns nothing about which admin
+commands exist; an admin in a group is asked to use a private chat. Ids are ASCII digits within Telegram's 52
+bits; every refusal carries the usage line. Amounts typed
 by admins are parsed by ``budget.parse_usd`` (Decimal → integer micro-USD) and garbage gets a clear reply.
 """
 
@@ -10,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from html import escape
 from typing import Any, cast
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -38,17 +42,46 @@ def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return cast(Services, context.application.bot_data["services"])
 
 
+ASK_IN_PRIVATE = "🔒 Admin commands are answered only in a private chat with me: ask me in private."
+# Telegram user ids fit in 52 bits (Bot API: "at most 52 significant bits"); anything else is a typo.
+MAX_USER_ID = 2**52 - 1
+_ID = re.compile(r"[0-9]{1,16}")  # ASCII only: "²" or "٣" pass str.isdigit() but are not ids for us
+_AMOUNT = re.compile(r"-?\$?[0-9]{1,12}(\.[0-9]{1,12})?")  # ASCII; parse_usd judges the value
+
+
 def admin_only(handler: Handler) -> Handler:
+    """Admins only, and only in private: an admin's /budget in a group would show the spend to everyone."""
+
     @functools.wraps(handler)
     async def gated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        user = update.effective_user
+        user, chat = update.effective_user, update.effective_chat
+        private = chat is None or chat.type == ChatType.PRIVATE
         if user is None or not _services(context).is_admin(user.id):
             log.info("admin command from non-admin %s answered as unknown", user.id if user else "-")
-            await handlers.not_a_photo(update, context)
+            if private:  # in a group, an unknown command is not ours to answer
+                await handlers.not_a_photo(update, context)
+            return
+        if not private:
+            await _reply(update, ASK_IN_PRIVATE)
             return
         await handler(update, context)
 
     return gated
+
+
+def parse_user_id(text: str) -> int | None:
+    """A Telegram user id typed by an admin, or None when it cannot be one."""
+    if not _ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_USER_ID else None
+
+
+def parse_days(text: str) -> int | None:
+    if not re.fullmatch(r"[0-9]{1,4}", text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_GRANT_DAYS else None
 
 
 async def _reply(update: Update, text: str) -> None:
@@ -65,15 +98,19 @@ async def budget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     target = {("daily", 2): "daily", ("alert", 2): "alert"}.get((args[0].lower(), len(args)))
     if args[0].lower() == "user" and len(args) == 3:
-        if not args[1].isdigit():
-            await _reply(update, "The user id is a number, e.g. /budget user 123456 1.00")
+        user_id = parse_user_id(args[1])
+        if user_id is None:
+            await _reply(update, f"❌ {escape(args[1])} is not a Telegram user id.\n\n{BUDGET_USAGE}")
             return
-        target = budget.user_scope(int(args[1]))
+        target = budget.user_scope(user_id)
     if target is None:
         await _reply(update, BUDGET_USAGE)
         return
     try:
-        amount = None if args[-1].lower() in {"off", "none"} else budget.parse_usd(args[-1])
+        off = args[-1].lower() in {"off", "none"}
+        if not off and not _AMOUNT.fullmatch(args[-1]):
+            raise budget.BudgetInputError(f"“{args[-1]}” is not an amount in dollars, e.g. 5.00")
+        amount = None if off else budget.parse_usd(args[-1])
     except budget.BudgetInputError as exc:
         await _reply(update, f"❌ {escape(str(exc))}\n\n{BUDGET_USAGE}")
         return
@@ -112,10 +149,15 @@ async def cost_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args or []
     assert update.effective_user is not None
-    if len(args) != 2 or not args[0].isdigit() or not args[1].isdigit() or not 0 < int(args[1]) <= MAX_GRANT_DAYS:
-        await _reply(update, f"Usage: /grant USER_ID DAYS (1–{MAX_GRANT_DAYS}), e.g. /grant 123456 30")
+    usage = f"Usage: /grant USER_ID DAYS (1–{MAX_GRANT_DAYS}), e.g. /grant 123456 30"
+    if len(args) != 2:
+        await _reply(update, usage)
         return
-    user_id, days = int(args[0]), int(args[1])
+    user_id, days = parse_user_id(args[0]), parse_days(args[1])
+    if user_id is None or days is None:
+        wrong = f"{escape(args[0])} is not a Telegram user id" if user_id is None else f"{escape(args[1])} days"
+        await _reply(update, f"❌ {wrong}.\n{usage}")
+        return
     until = await payments.grant(_services(context), user_id=user_id, days=days, by=update.effective_user.id)
     await _reply(update, f"✅ User {user_id} has unlimited photos until {until:%Y-%m-%d %H:%M} UTC.")
     try:

@@ -30,6 +30,13 @@ class CardTicket:
     analysis: Analysis | None = None
     # What its work order may trust (bot/evidence.py ``provenance``): verified identifiers, the register's unit.
     provenance: dict[str, Any] | None = None
+    owner_id: int | None = None  # the user who sent the photo: only they (and admins) may press its buttons
+
+    def may_press(self, user_id: int, *, is_admin: bool) -> bool:
+        """In a group everyone sees the card; only its owner may file, dismiss or re-check (spending quota).
+        A card from before owners were recorded belongs to its private chat (chat id == user id)."""
+        owner = self.owner_id if self.owner_id is not None else self.chat_id
+        return is_admin or user_id == owner
 
 
 async def remember(sessions: async_sessionmaker[AsyncSession], token: str, ticket: CardTicket, now: datetime) -> None:
@@ -46,6 +53,7 @@ async def remember(sessions: async_sessionmaker[AsyncSession], token: str, ticke
                 analysis=ticket.analysis.model_dump(mode="json") if ticket.analysis is not None else None,
                 provenance=ticket.provenance,
                 created_at=now,
+                owner_id=ticket.owner_id,
             )
         )
 
@@ -78,4 +86,5 @@ def _ticket(row: Card) -> CardTicket:
         analysis_id=row.analysis_id,
         analysis=Analysis.model_validate(row.analysis) if row.analysis is not None else None,
         provenance=row.provenance,
+        owner_id=row.owner_id,
     )

@@ -6,14 +6,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import cast
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import cards, delivery, payments, quota, render, replies, workorders
+from bot import cards, delivery, payments, quota, ratelimit, render, replies, workorders
 from bot.cards import CardTicket
 from bot.evidence import provenance
 from bot.logs import correlation_id
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
 
 SOMETHING_WRONG = "😕 Something went wrong on my side. Your free photo was not used; please try again."
+ALBUM_STATUS = "🔎 Analyzing… (collecting the album)"
+COMMAND_FAILED = "😕 Something went wrong on my side. Please try again in a moment."
 NO_TIER = (
     "😕 I can't analyse photos right now: no analysis service is reachable. Your free photo was not used. "
     "Please try again in a few minutes."
@@ -50,6 +54,13 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     kind = _kind(update)
     log.info("update %s from user %s: %s", update.update_id, user.id if user else "-", kind)
     if user is None or user.is_bot:
+        raise ApplicationHandlerStop
+    edited = update.edited_message or update.edited_channel_post or update.edited_business_message
+    if edited is not None:  # an edited /grant or caption must not act a second time (PTB passes edits on)
+        log.info("edit of message %s ignored", edited.message_id)
+        if edited.chat.type == ChatType.PRIVATE:
+            with contextlib.suppress(TelegramError):
+                await edited.reply_text(render.EDIT_IGNORED)
         raise ApplicationHandlerStop
     services = services_of(context)
     profile = quota.Profile(user.first_name, user.username, user.language_code)
@@ -104,19 +115,25 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not is_new:  # the album's first item answers for it; this update is done when that answer is
             album.finishers.append(services.updates.keep_open(update_id))
             return
-        status = await _acknowledge(services, message, update_id, "🔎 Analyzing… (collecting the album)")
+        limited = await _too_fast(services, message, user.id)
+        status = None if limited else await _acknowledge(services, message, update_id, ALBUM_STATUS)
         services.updates.let_chat_continue(update_id)  # the album's later items must get in while we collect
         complete = await services.albums.complete(album)
         try:
-            await process(
-                services, context, user.id, chat_id, complete.refs, complete.caption, StatusLine(None, message=status),
-                cid=cid, update_id=update_id,
-            )  # fmt: skip
+            if status is not None:
+                if complete.extra:
+                    await status.reply_text(render.album_extra(len(complete.refs), complete.extra))
+                await process(
+                    services, context, user.id, chat_id, complete.refs, complete.caption,
+                    StatusLine(None, message=status), cid=cid, update_id=update_id,
+                )  # fmt: skip
         finally:
             for finish in complete.finishers:
                 await finish()
         return
 
+    if await _too_fast(services, message, user.id):
+        return
     if services.updates.resumed_status(update_id) is not None:
         line = StatusLine(None, message=await _acknowledge(services, message, update_id, "🔎 Analyzing…"))
     else:  # acknowledged once it needs a model, or after ACK_AFTER_S; a quick cache hit sends only its card
@@ -145,6 +162,25 @@ async def _acknowledge(services: Services, message: Message, update_id: int, tex
     return status
 
 
+async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Button data we never made (an old keyboard, a forged callback): answered, so the client stops spinning."""
+    if update.callback_query is not None:
+        log.info("unknown button data %r", (update.callback_query.data or "")[:64])
+        await update.callback_query.answer(render.UNKNOWN_BUTTON, show_alert=True)
+
+
+async def _too_fast(services: Services, message: Message, user_id: int) -> bool:
+    """The per-user rate limit (admins excepted); True when the user was told to wait."""
+    if services.is_admin(user_id):
+        return False
+    wait = services.rate.retry_after(user_id, time.monotonic())
+    if wait is None:
+        return False
+    log.info("user %s over %d photos a minute", user_id, services.rate.per_minute)
+    await message.reply_text(ratelimit.too_fast(services.rate.per_minute, wait))
+    return True
+
+
 async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``re:`` the card's button; on the free plan it first asks (``rc:`` yes, ``rn:`` keep), since it counts."""
     query = update.callback_query
@@ -153,6 +189,10 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     action, _, rest = query.data.partition(":")
     token, _, card_id = rest.partition(":")  # rc:/rn: carry the card's message id after the token
     user_id = update.effective_user.id
+    seen = await cards.get(services.sessions, token)
+    if seen is not None and not seen.may_press(user_id, is_admin=services.is_admin(user_id)):
+        await query.answer(render.NOT_YOUR_CARD, show_alert=True)
+        return
     if action == "rn":
         await query.answer()
         if isinstance(query.message, Message):
@@ -316,9 +356,7 @@ async def _download(
     photos: list[bytes] = []
     for ref in refs:
         if ref.file_size is not None and ref.file_size > limit:
-            await line.show(
-                f"📷 That file is {ref.file_size / 1e6:.0f} MB; I can take photos up to {limit / 1e6:.0f} MB."
-            )
+            await line.show(render.file_too_big(ref.file_size, limit))
             return None
         file = await context.bot.get_file(ref.file_id)
         photos.append(bytes(await file.download_as_bytearray()))
@@ -392,7 +430,13 @@ async def _answer(
     """Send the card (``delivery`` falls back to plain text); False when nothing reached the user."""
     token = secrets.token_urlsafe(9)
     ticket = CardTicket(
-        chat_id, refs, caption, result.analysis_id, result.analysis, provenance(result.analysis, result.receipt)
+        chat_id,
+        refs,
+        caption,
+        result.analysis_id,
+        result.analysis,
+        provenance(result.analysis, result.receipt),
+        owner_id=user_id,
     )
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
@@ -446,7 +490,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The one error handler: log the cause, and make sure the user hears something."""
     log.error("unhandled error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        try:
-            await context.bot.send_message(update.effective_chat.id, SOMETHING_WRONG)
+        message = update.effective_message
+        photo = message is not None and bool(message.photo or message.document)
+        try:  # only a photo can have spent a free photo; a command's failure says nothing about quotas
+            await context.bot.send_message(update.effective_chat.id, SOMETHING_WRONG if photo else COMMAND_FAILED)
         except TelegramError:
             log.warning("could not tell the user about the error", exc_info=True)

@@ -8,6 +8,7 @@ and a long card is cut by whole lines, least important first, rather than failin
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -239,6 +240,26 @@ def split_plain(text: str, limit: int = MAX_MESSAGE) -> list[str]:
         pieces.append(current)
     return [p for p in pieces if p.strip()]
 
+
+def file_too_big(size: int, limit: int) -> str:
+    """Both sizes in MB (10⁶ bytes), the file's rounded up and the limit down, so the file always reads bigger
+    (20 MiB is 20.9 MB, never "21 MB" next to a 21 MiB file shown as "22 MB")."""
+    return (
+        f"📷 That file is {math.ceil(size / 1e5) / 10:.1f} MB; I can take photos up to "
+        f"{math.floor(limit / 1e5) / 10:.1f} MB. Send it as a photo (not a file) and Telegram will shrink it."
+    )
+
+
+def album_extra(used: int, extra: int) -> str:
+    return (
+        f"ℹ️ I analyse up to {used} photos of one album together; the other {extra} "
+        f"{'was' if extra == 1 else 'were'} not used. Send {'it' if extra == 1 else 'them'} separately if needed."
+    )
+
+
+UNKNOWN_BUTTON = "That button no longer works. Please send the photo again."
+NOT_YOUR_CARD = "Only the person who sent this photo (or an admin) can use these buttons."
+EDIT_IGNORED = "✏️ I don't act on edited messages. Send it again as a new message (with the new caption or command)."
 
 NOT_A_PHOTO = (
     "I work with photos 📷. Send a picture of a nameplate, a PLC, a drive display or a panel and I will "

@@ -16,6 +16,7 @@ from bot.alerts import Alerter, ConfiguredModel
 from bot.budget import DbSpendingGuard
 from bot.db import make_engine, make_sessionmaker, upgrade_async
 from bot.queues import AlbumCollector
+from bot.ratelimit import RateLimiter
 from bot.settings import AppSettings
 from bot.updates import ChatOrderedProcessor, UpdateRunner, recover
 from bot.updates import inbox as update_inbox
@@ -46,6 +47,7 @@ class Services:
     application: Application | None = None  # type: ignore[type-arg]
     guard: DbSpendingGuard | None = None  # daily budgets, asked before each cloud call (bot/budget.py)
     alerts: Alerter | None = None  # admin alerts, once per condition per day (bot/alerts.py)
+    rate: RateLimiter = field(default_factory=lambda: RateLimiter(0))  # photos per minute (bot/ratelimit.py)
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.bot.admin_user_ids
@@ -119,6 +121,7 @@ async def build_services(settings: AppSettings, application: Application) -> Ser
         updates=_runner(application, sessions),
         albums=AlbumCollector(wait_s=settings.bot.album_wait_s, max_photos=MAX_PHOTOS),
         application=application,
+        rate=RateLimiter(settings.bot.photos_per_minute),
     )
     steps = pipeline.cascade.steps
     services.alerts = Alerter(

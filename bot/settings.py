@@ -30,6 +30,8 @@ class BotSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///data/plc-copilot.db"
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     free_photos: int = Field(default=3, ge=0)
+    # Photo requests (a photo or an album) per user per minute, admins excepted; 0 = no limit (bot/ratelimit.py).
+    photos_per_minute: int = Field(default=10, ge=0, le=600)
     album_wait_s: float = Field(default=1.5, gt=0, le=10)
     log_level: str = "INFO"
     # Work orders: file without asking after each analysis, and how often the outbox worker runs.

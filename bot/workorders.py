@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import re
 from typing import cast
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ContextTypes
 
-from bot import cards, i18n, replies
+from bot import cards, i18n, render, replies
 from bot.cards import CardTicket
 from bot.evidence import work_order_flags
 from bot.services import Services
@@ -33,6 +34,7 @@ CMMS_NAMES = {
     "atlas": "Atlas CMMS",
     "odoo": "Odoo",
 }
+OUTBOX_USAGE = "Usage: /outbox – what is not filed yet · /outbox retry ID – try one row again now"
 _ICONS = {"pending": "⏳", "created": "📝", "delivered": "✅", "failed": "❌", "dead": "🪦"}
 
 
@@ -72,6 +74,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     card = query.message if isinstance(query.message, Message) else None
     if ticket is None or ticket.analysis is None or card is None:
         await query.answer("I no longer have that analysis. Please send the photo again.", show_alert=True)
+        return
+    if not ticket.may_press(update.effective_user.id, is_admin=services.is_admin(update.effective_user.id)):
+        await query.answer(render.NOT_YOUR_CARD, show_alert=True)
         return
     if action == "d":
         await query.answer("Dismissed: no work order.")
@@ -155,7 +160,13 @@ async def _report(services: Services, bot: Bot, report: DeliveryReport) -> None:
     elif report.status == "queued-retry":
         text = f"⏳ Queued: {cmms} is not reachable. <b>{title}</b> will be filed automatically."
     elif report.status == "rejected":
-        text = f"❌ {cmms} refused the work order <b>{title}</b>: {html.escape(report.error or 'no reason given')}."
+        # The CMMS's own words can hold secrets (a webhook path, database details): admins read them in the log
+        # and /outbox; the technician gets a plain sentence.
+        log.warning("cmms refused work order %s (outbox row %s): %s", report.key, report.entry_id, report.error)
+        text = (
+            f"❌ {cmms} did not accept the work order <b>{title}</b>. Your admins can see why in /outbox; "
+            "nothing else is needed from you."
+        )
     else:
         text = f"❌ Could not file <b>{title}</b> in {cmms} after {report.attempts} attempts; the admins were told."
     if report.chat_id is None:
@@ -215,10 +226,14 @@ async def outbox_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert message is not None and user is not None
     services = _services(context)
     args = context.args or []
-    if len(args) == 2 and args[0] == "retry" and args[1].isdigit():
-        entry = await services.outbox.retry(int(args[1]))
+    if args:
+        row_id = int(args[1]) if len(args) == 2 and re.fullmatch(r"[0-9]{1,12}", args[1]) else None
+        if args[0].lower() != "retry" or row_id is None:
+            await message.reply_text(OUTBOX_USAGE)
+            return
+        entry = await services.outbox.retry(row_id)
         if entry is None:
-            await message.reply_text(f"No outbox row {html.escape(args[1])}.")
+            await message.reply_text(f"No outbox row {row_id}.\n{OUTBOX_USAGE}")
             return
         await message.reply_text(f"Retrying row {entry.id}: {_entry_line(services, entry)}")
         await deliver(services, context.bot)

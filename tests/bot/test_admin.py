@@ -53,7 +53,7 @@ async def test_budget_changes_are_stored_logged_and_validated(start_bot: Any) ->
         ("/budget alert 1", "Alert level: $1.00 (was $10.00)"),
         ("/budget daily -1", "zero or more dollars"),
         ("/budget daily five", "not an amount"),
-        ("/budget user bob 1", "user id is a number"),
+        ("/budget user bob 1", "not a Telegram user id"),
         ("/budget weekly 3", "Usage:"),
     ]:
         bot.telegram.send_command(ADMIN, command)

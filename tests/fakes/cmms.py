@@ -270,6 +270,7 @@ class FakeWebhookReceiver(_Scripted):
         self.secret = secret
         self.events: dict[str, dict[str, Any]] = {}
         self.route("POST", "/hook")(self._receive)
+        self.route("POST", r"/catch/\d+/\w+/")(self._receive)  # a Zapier-style hook: the path is a secret
 
     def _receive(self, request: Recorded, _match: re.Match[str]) -> Reply:
         import time

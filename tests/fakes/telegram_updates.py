@@ -128,15 +128,21 @@ class UpdateBuilders:
         reply = self.bot_message_json(user_id, reply_to_message_id) if reply_to_message_id else None
         return self._message(user_id, text=text, reply_to_message=reply)
 
-    def send_command(self, user_id: int, command: str) -> JSON:
-        """``command`` is the whole text, e.g. "/start ref_42"; the entity covers the command word."""
+    def send_command(self, user_id: int, command: str, group: JSON | None = None) -> JSON:
+        """``command`` is the whole text, e.g. "/start ref_42"; the entity covers the command word. ``group``
+        (a chat object, e.g. ``{"id": -100123, "type": "supergroup", "title": "Plant"}``) sends it there."""
         word = command.split(maxsplit=1)[0]
         return self._message(
-            user_id, text=command, entities=[{"type": "bot_command", "offset": 0, "length": len(word)}]
+            user_id, text=command, entities=[{"type": "bot_command", "offset": 0, "length": len(word)}], chat=group
         )
 
     def send_photo(
-        self, user_id: int, data: bytes, caption: str | None = None, media_group_id: str | None = None
+        self,
+        user_id: int,
+        data: bytes,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+        group: JSON | None = None,
     ) -> JSON:
         """Three PhotoSizes, ascending; the largest carries the real size of ``data``, all serve ``data``."""
         full = image_size(data)
@@ -152,7 +158,7 @@ class UpdateBuilders:
                     "height": dims[1],
                 }
             )
-        return self._message(user_id, photo=sizes, caption=caption, media_group_id=media_group_id)
+        return self._message(user_id, photo=sizes, caption=caption, media_group_id=media_group_id, chat=group)
 
     def send_document(
         self,
@@ -173,6 +179,12 @@ class UpdateBuilders:
             "mime_type": mime_type,
         }
         return self._message(user_id, document=document, caption=caption, media_group_id=media_group_id)
+
+    def edit_message(self, update: JSON, **changes: Any) -> JSON:
+        """The user edits the message of an earlier update (text or caption): Telegram sends ``edited_message``
+        with the same message id and the new content."""
+        message = {**copy.deepcopy(update["message"]), **changes, "edit_date": int(time.time())}
+        return self.inject("edited_message", message)
 
     def send_sticker(self, user_id: int, emoji: str = "👍") -> JSON:
         info = self._file("sticker", "stickers", b"RIFF-fake-webp", ".webp")
@@ -200,9 +212,12 @@ class UpdateBuilders:
         return self._message(user_id, voice=voice)
 
     # -- buttons and payments -----------------------------------------------------------------------
-    def press_button(self, user_id: int, message_id: int, data: str, strict: bool = True) -> JSON:
-        """A callback query on bot message ``message_id``; ``strict`` checks such a button exists."""
-        message = self.bot_message_json(user_id, message_id)
+    def press_button(
+        self, user_id: int, message_id: int, data: str, strict: bool = True, chat_id: int | None = None
+    ) -> JSON:
+        """A callback query on bot message ``message_id`` (in ``chat_id``, default the user's private chat);
+        ``strict`` checks such a button exists."""
+        message = self.bot_message_json(user_id if chat_id is None else chat_id, message_id)
         if strict:
             rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
             offered = [b.get("callback_data") for row in rows for b in row]

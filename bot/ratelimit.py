@@ -1,0 +1,41 @@
+"""Photos per minute per user: a paid plan is unlimited in count, not in speed.
+
+A runaway script on one account must not be able to spend the day's budget in minutes. ``RateLimiter`` keeps
+each user's recent request times (a sliding window, in memory: the limit protects a budget for the next
+minutes, it need not survive a restart) and answers how long to wait. Pure apart from its dictionary; the
+clock is passed in. Admins are not limited (they are the ones who set budgets).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+WINDOW_S = 60.0
+
+
+class RateLimiter:
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._recent: dict[int, deque[float]] = {}
+
+    def retry_after(self, user_id: int, now: float) -> float | None:
+        """None and the request is counted, or the seconds until this user may send again."""
+        if self.per_minute <= 0:
+            return None  # 0 switches the limit off
+        recent = self._recent.setdefault(user_id, deque())
+        while recent and recent[0] <= now - WINDOW_S:
+            recent.popleft()
+        if len(recent) >= self.per_minute:
+            return recent[0] + WINDOW_S - now
+        recent.append(now)
+        if len(self._recent) > 10_000:  # forget idle users so the map stays small
+            for uid in [u for u, times in self._recent.items() if not times or times[-1] <= now - WINDOW_S]:
+                del self._recent[uid]
+        return None
+
+
+def too_fast(per_minute: int, wait_s: float) -> str:
+    return (
+        f"⏳ That is more than {per_minute} photos a minute. Please wait {max(1, round(wait_s))} s and send it "
+        "again; nothing was charged for this one."
+    )

@@ -1,0 +1,26 @@
+"""cards.owner_id: who may press a card's buttons (in a group, anyone could before)
+
+Revision ID: 0006
+Revises: update_inbox
+Create Date: 2026-12-01
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "update_inbox"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("cards", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("owner_id", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("cards", schema=None) as batch_op:
+        batch_op.drop_column("owner_id")
