@@ -6,6 +6,7 @@ after a delivery whose outcome is unknown the outbox searches the CMMS for this 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,24 @@ def ref_marker(key: str) -> str:
     return f"[ref:{key}]"
 
 
+# A model's or user's text must never be able to impersonate another card's reference: in the description
+# every "[ref:" that did not come from ``ref_marker`` is defanged to "(ref:", and a connector recognises a
+# work order only by its *last line* being exactly the marker (``carries_ref``), never by a substring.
+_REF_LIKE = re.compile(r"\[\s*ref\s*:", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def defang(text: str) -> str:
+    return _REF_LIKE.sub("(ref:", text)
+
+
+def carries_ref(description: str, ref: str) -> bool:
+    """True when ``description`` (plain text or a CMMS's HTML rendering of it) ends with the marker ``ref``."""
+    text = html.unescape(_TAG.sub("\n", description))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return bool(lines) and lines[-1] == ref
+
+
 def build_title(fields: Mapping[str, Any]) -> str:
     """'<Manufacturer Model> – <fault>', e.g. 'Allen-Bradley PowerFlex 525 – F004 overcurrent'."""
     equipment = _equipment_name(fields)
@@ -112,7 +131,7 @@ def build_description(
         lines.append(f"Asset: {asset} (equipment register, identified by the serial on its nameplate)")
     ratings = fields.get("ratings")
     if isinstance(ratings, Mapping) and ratings:
-        lines.append("Ratings: " + "; ".join(f"{k} {v}" for k, v in ratings.items()))
+        lines.append("Ratings: " + "; ".join(defang(f"{k} {v}") for k, v in ratings.items()))
     if codes := _texts(fields.get("fault_codes")):
         lines.append("Fault codes: " + ", ".join(codes))
     condition = _text(fields.get("condition")) or "unknown"
@@ -120,7 +139,7 @@ def build_description(
     for heading, name in (("Recommended actions", "recommended_actions"), ("Safety notes", "safety_notes")):
         if items := _texts(fields.get(name)):
             lines += ["", f"{heading}:", *(f"- {item}" for item in items)]
-    source = f"Reported by {reporter.name} (Telegram user {reporter.id})"
+    source = f"Reported by {defang(reporter.name)} (Telegram user {reporter.id})"
     if chat_id is not None:
         source += f", chat {chat_id}" + (f" message {message_id}" if message_id is not None else "")
     body = "\n".join(lines)
@@ -186,7 +205,7 @@ def _equipment_name(fields: Mapping[str, Any]) -> str:
 def _text(value: object) -> str | None:
     if value is None or isinstance(value, bool):
         return None
-    text = " ".join(str(value).split())
+    text = defang(" ".join(str(value).split()))
     return text if text and text.lower() not in {"null", "none", "unknown", "n/a"} else None
 
 

@@ -21,7 +21,7 @@ from cmmsconnect.connector import CreateResult, Progress
 from cmmsconnect.errors import CmmsAuthExpired, CmmsRejected
 from cmmsconnect.photo import photo_filename, photo_mime
 from cmmsconnect.policy import map_priority
-from cmmsconnect.workorder import WorkOrder
+from cmmsconnect.workorder import WorkOrder, carries_ref
 
 
 def build_body(wo: WorkOrder, *, asset_id: int | None, image_id: int | None) -> dict[str, Any]:
@@ -161,7 +161,7 @@ class AtlasConnector:
     async def find_by_ref(self, ref: str) -> str | None:
         reply = (await self._call("POST", "/work-orders/search", json=search_body("description", "cn", ref))).json()
         for order in page_items(reply):
-            if ref in str(order.get("description") or ""):
+            if carries_ref(str(order.get("description") or ""), ref):  # exact last line, never a substring
                 return str(order["id"])
         return None
 

@@ -17,7 +17,7 @@ from cmmsconnect.connector import CreateResult, Progress
 from cmmsconnect.errors import CmmsRejected
 from cmmsconnect.photo import photo_filename, photo_mime
 from cmmsconnect.policy import map_priority
-from cmmsconnect.workorder import WorkOrder
+from cmmsconnect.workorder import WorkOrder, carries_ref
 
 RECENT_SEARCHED = 100  # work orders scanned for a [ref:…] marker; a retry comes within hours, not weeks
 
@@ -97,7 +97,7 @@ class MaintainXConnector:
         params = {"sort": "-createdAt", "limit": RECENT_SEARCHED}
         orders = (await self._call("GET", "/workorders", params=params)).json().get("workOrders", [])
         for order in orders if isinstance(orders, list) else []:
-            if ref in (order.get("description") or ""):
+            if carries_ref(str(order.get("description") or ""), ref):  # exact last line, never a substring
                 return str(order["id"])
         return None
 

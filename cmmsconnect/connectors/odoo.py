@@ -20,7 +20,7 @@ from cmmsconnect.connector import CreateResult, Progress
 from cmmsconnect.errors import CmmsAuthExpired, CmmsRateLimited, CmmsRejected, CmmsUnavailable
 from cmmsconnect.photo import photo_filename, photo_mime
 from cmmsconnect.policy import Outcome, classify_status, map_priority
-from cmmsconnect.workorder import WorkOrder
+from cmmsconnect.workorder import WorkOrder, carries_ref
 
 
 class _TimeoutTransport(xmlrpc.client.Transport):
@@ -165,7 +165,7 @@ class OdooConnector:
             {"fields": ["id", "description"], "limit": 5, "order": "id desc"},
         )
         for row in found:
-            if ref in str(row.get("description") or ""):
+            if carries_ref(str(row.get("description") or ""), ref):  # exact last line, never a substring
                 return str(row["id"])
         return None
 
