@@ -1,8 +1,19 @@
 """Generic signed webhook: POST the work order as JSON to a URL (Zapier, Make, n8n, in-house systems).
 
-Signature: header ``X-Cmmsconnect-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>``, the
-scheme MaintainX uses for its own webhooks. ``Idempotency-Key`` carries the work order key, so a receiver
-de-duplicates a resend; that is why ``find_by_ref`` does not need to search anything here.
+Signing follows Standard Webhooks (standardwebhooks.com), the scheme receivers' libraries already verify, with
+its reference library (``standardwebhooks``, no dependencies): headers ``webhook-id`` (the work order key,
+the same on every retry), ``webhook-timestamp`` (unix seconds at this attempt) and ``webhook-signature``
+(``v1,<base64 HMAC-SHA256(secret, "<id>.<timestamp>.<body>")>``). The delivery id is signed together with the
+timestamp and body, so a captured request cannot be replayed under a new id; a receiver
+
+1. verifies the signature and rejects timestamps outside its tolerance (``verify``: 5 minutes, either way);
+2. de-duplicates on ``webhook-id``: a replay inside the tolerance, or our own resend after a timeout, carries
+   the same id and must not create a second work order (keep ids for longer than the tolerance).
+
+``Idempotency-Key`` repeats the id for receivers that de-duplicate on that header; it is covered by the
+signature only through ``webhook-id``, so receivers should key on ``webhook-id``. ``CMMS_WEBHOOK_SECRET`` is a
+Standard Webhooks secret (``whsec_<base64>``) or any other string, then used as raw UTF-8 bytes. Because the
+receiver de-duplicates, ``find_by_ref`` does not need to search anything here.
 """
 
 from __future__ import annotations
@@ -12,34 +23,48 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
 from cmmsconnect._http import make_client, send
 from cmmsconnect.connector import CreateResult, Progress
 from cmmsconnect.photo import photo_filename, photo_mime
 from cmmsconnect.workorder import WorkOrder
 
-SIGNATURE_HEADER = "X-Cmmsconnect-Signature"
+ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER = "webhook-id", "webhook-timestamp", "webhook-signature"
 EVENT = "work_order.created"
+TOLERANCE_S = 300
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+def _webhook(secret: str) -> Webhook:
+    return Webhook(secret if secret.startswith("whsec_") else secret.encode())
 
 
-def verify(secret: str, header: str, body: bytes, *, now: float, tolerance_s: float = 300) -> bool:
-    """What a receiver does (and what our tests do): check the signature and the timestamp's freshness."""
-    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+def signed_headers(secret: str, delivery_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers for this delivery."""
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    signature = _webhook(secret).sign(delivery_id, moment, body.decode())
+    return {ID_HEADER: delivery_id, TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signature}
+
+
+def verify(
+    secret: str, headers: Mapping[str, str], body: bytes, *, now: float, tolerance_s: float = TOLERANCE_S
+) -> bool:
+    """What a receiver does (and what our tests do): the signature over id, timestamp and body, and freshness."""
+    lowered = {k.lower(): v for k, v in headers.items()}
     try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
+        timestamp = int(lowered.get(TIMESTAMP_HEADER, ""))
+    except ValueError:
         return False
-    expected = sign(secret, timestamp, body)
-    return hmac.compare_digest(expected, header) and abs(now - timestamp) <= tolerance_s
+    if abs(now - timestamp) > tolerance_s:
+        return False
+    expected = signed_headers(secret, lowered.get(ID_HEADER, ""), timestamp, body)[SIGNATURE_HEADER]
+    offered = lowered.get(SIGNATURE_HEADER, "").split(" ")
+    return bool(lowered.get(ID_HEADER)) and any(hmac.compare_digest(expected.encode(), s.encode()) for s in offered)
 
 
 def build_payload(wo: WorkOrder) -> dict[str, Any]:
@@ -104,8 +129,7 @@ class WebhookConnector:
             headers = {
                 "Content-Type": "application/json",
                 "Idempotency-Key": wo.key,
-                "X-Cmmsconnect-Event-Id": wo.key,
-                SIGNATURE_HEADER: sign(self._secret, int(self._clock()), body),
+                **signed_headers(self._secret, wo.key, int(self._clock()), body),  # signed anew per attempt
             }
             return self._client.build_request("POST", self._url, content=body, headers=headers)
 

@@ -19,7 +19,7 @@ from typing import Any
 from xmlrpc.client import Fault
 from xmlrpc.server import MultiPathXMLRPCServer, SimpleXMLRPCDispatcher, SimpleXMLRPCRequestHandler
 
-from cmmsconnect.connectors.webhook import SIGNATURE_HEADER, verify
+from cmmsconnect.connectors.webhook import ID_HEADER, verify
 from tests.fakes.http import FakeServer, Recorded, Reply
 
 SLOW = "slow"  # do the work, then reply after the client has given up
@@ -263,7 +263,8 @@ def parse_multipart(request: Recorded) -> tuple[dict[str, str], bytes]:
 
 
 class FakeWebhookReceiver(_Scripted):
-    """A receiver that checks the signature and de-duplicates on Idempotency-Key, as we ask receivers to."""
+    """A receiver that checks the Standard Webhooks signature and freshness and de-duplicates on the signed
+    ``webhook-id``, as we ask receivers to."""
 
     def __init__(self, secret: str = "hook-secret") -> None:
         super().__init__()
@@ -275,9 +276,9 @@ class FakeWebhookReceiver(_Scripted):
     def _receive(self, request: Recorded, _match: re.Match[str]) -> Reply:
         import time
 
-        if not verify(self.secret, request.headers.get(SIGNATURE_HEADER.lower(), ""), request.body, now=time.time()):
+        if not verify(self.secret, request.headers, request.body, now=time.time()):
             return Reply(401, json={"error": "bad signature"})
-        key = request.headers.get("idempotency-key", "")
+        key = request.headers.get(ID_HEADER, "")  # signed, unlike Idempotency-Key: a replay cannot change it
 
         def work() -> Reply:
             with self._lock:
