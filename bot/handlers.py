@@ -25,6 +25,7 @@ from bot.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
 from bot.updates import inbox
 from cmmsconnect import Reporter
 from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result
+from pipeline.sanitize import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,7 @@ async def process(
 ) -> None:
     """Download, answer from the cache, or reserve quota and analyse. Every path ends with the user told."""
     correlation_id.set(cid)
+    caption = clean_text(caption) or None if caption else None  # NUL/bidi never reach the model or a database
     # Only the analysis takes one of services.slots: downloads and cache lookups of a crowd run side by side, so
     # a photo is acknowledged (or answered from the cache) without queueing behind other people's model calls.
     async with contextlib.AsyncExitStack() as slot:

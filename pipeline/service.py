@@ -36,6 +36,7 @@ from pipeline.plate.answer import plate_answer
 from pipeline.plate.reader import PlateReader, shared_reader
 from pipeline.plate.register import KnownUnit, Register, enrolment
 from pipeline.plate.types import PlateReading
+from pipeline.sanitize import clean_text
 from pipeline.settings import PipelineSettings
 from pipeline.tiers import TIER_NAMES
 from pipeline.types import Analysis, Attempt, Progress, ProgressCallback, Receipt, Result, SpendingGuard, Tier
@@ -171,7 +172,7 @@ class Pipeline:
                     loaded,
                     outcome.analysis,
                     request_id=request_id,
-                    caption=caption,
+                    caption=clean_text(caption) if caption else None,  # PostgreSQL text refuses NUL
                     tier=outcome.tier,
                     model=outcome.model,
                     confidence=outcome.score,
