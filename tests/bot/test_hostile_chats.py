@@ -73,7 +73,7 @@ async def test_admin_commands_in_a_group_are_answered_only_in_private(start_bot:
     assert "ask me in private" in text and "Budget" not in text
     bot.telegram.send_command(BOB, "/cost", group=GROUP)
     bot.telegram.send_command(ADMIN, "/budget")
-    await bot.last_text(ADMIN, lambda t: "Budget," in t)
+    await bot.last_text(ADMIN, lambda t: "Budget for" in t)
     assert len(bot.telegram.bot_messages(GROUP["id"])) == 1, "a non-admin's admin command in a group: silence"
 
 
@@ -111,7 +111,7 @@ async def test_odd_admin_arguments_get_a_usage_line_and_never_a_quota_sentence(s
         text = await bot.last_text(ADMIN, lambda t, e=expected: e in t)  # type: ignore[misc]
         assert "Usage" in text and "free photo" not in text, command
     bot.telegram.send_command(ADMIN, "/budget")
-    await bot.last_text(ADMIN, lambda t: "Budget," in t)  # nothing stored that breaks /budget
+    await bot.last_text(ADMIN, lambda t: "Budget for" in t)  # nothing stored that breaks /budget
 
 
 async def test_a_script_is_slowed_to_the_per_minute_limit(start_bot: Any) -> None:
