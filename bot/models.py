@@ -135,7 +135,7 @@ class Card(Base):
     # Which identifiers were verified (plate or technician) and the registered unit, for its work order.
     provenance: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    owner_id: Mapped[int | None] = mapped_column(BigInteger)  # who sent the photo; None on cards before migration 0008
+    owner_id: Mapped[int | None] = mapped_column(BigInteger)  # who sent the photo; None on cards before migration 0009
 
 
 class InboxUpdate(Base):

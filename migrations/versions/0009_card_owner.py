@@ -1,7 +1,7 @@
 """cards.owner_id: who may press a card's buttons (in a group, anyone could before)
 
-Revision ID: 0008_card_owner
-Revises: spend_open
+Revision ID: 0009_card_owner
+Revises: plate
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_card_owner"
-down_revision: str | None = "spend_open"
+revision: str = "0009_card_owner"
+down_revision: str | None = "plate"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
