@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench._common import print_table
-from bot.db import make_engine, make_sessionmaker, upgrade
-from bot.models import SpendReservation
+from bot.runtime.db import make_engine, make_sessionmaker, upgrade
+from bot.runtime.models import SpendReservation
 from pipeline.costs import format_usd
 from tests.bot import test_budget as scenario
 

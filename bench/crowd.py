@@ -106,7 +106,7 @@ def _start(
         PYTHONPATH=str(code),
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--env-file", "/nonexistent", "run"],
+        [sys.executable, "-m", "bot.cli.main", "--env-file", "/nonexistent", "run"],
         env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 

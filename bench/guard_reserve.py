@@ -24,9 +24,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from bench._common import print_table
-from bot.budget import DbSpendingGuard, day_bounds
-from bot.db import make_engine, make_sessionmaker, upgrade
-from bot.settings import BotSettings
+from bot.accounts.budget import DbSpendingGuard, day_bounds
+from bot.runtime.db import make_engine, make_sessionmaker, upgrade
+from bot.runtime.settings import BotSettings
 from pipeline.models import ModelCall
 
 ROWS = 2_000_000

@@ -225,7 +225,7 @@ def _status(field: str, value: str, reading: PlateReading) -> str:
 async def _identity(
     truths: list[Truth], firsts: list[PlateReading], seconds: list[PlateReading]
 ) -> tuple[int, int, int, int]:
-    from bot.db import make_engine, make_sessionmaker, upgrade
+    from bot.runtime.db import make_engine, make_sessionmaker, upgrade
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"

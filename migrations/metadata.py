@@ -6,7 +6,7 @@ from sqlalchemy import MetaData
 
 
 def combined_metadata() -> MetaData:
-    from bot.models import Base as BotBase
+    from bot.runtime.models import Base as BotBase
     from cmmsconnect.models import Base as CmmsBase
     from pipeline.models import Base as PipelineBase
 

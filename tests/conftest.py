@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, ImageDraw
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import make_engine, make_sessionmaker, upgrade
+from bot.runtime.db import make_engine, make_sessionmaker, upgrade
 from tests.pg import MigratedDatabase, PgServer, server_url
 from tests.plate import MemoReader
 

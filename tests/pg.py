@@ -22,7 +22,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bot.db import upgrade
+from bot.runtime.db import upgrade
 from migrations.metadata import combined_metadata
 
 SERVER_ENV = "PLC_TEST_POSTGRES_URL"

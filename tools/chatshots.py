@@ -19,9 +19,10 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bot import budget, budget_report, costchart, replies, reports
+from bot.accounts import budget, reports
+from bot.accounts.quota import Standing
+from bot.chat import budget_report, costchart, replies
 from bot.i18n import translator
-from bot.quota import Standing
 
 WIDTH = 390
 PAGE = """<!doctype html><meta charset="utf-8"><style>

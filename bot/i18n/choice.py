@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n.catalog import LANGUAGES, SOURCE_LANGUAGE, Translator, translator
-from bot.models import User
+from bot.runtime.models import User
 
 
 def choose_language(chosen: str | None, telegram_code: str | None) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import InboxUpdate
+from bot.runtime.models import InboxUpdate
 from pipeline.models import upsert_insert
 
 

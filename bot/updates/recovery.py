@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
-from bot import quota
+from bot.accounts import quota
 from bot.updates import inbox
 from bot.updates.inbox import Interrupted
 from bot.updates.runner import UpdateRunner

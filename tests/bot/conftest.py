@@ -14,9 +14,9 @@ import pytest
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
-from bot.services import Services
-from bot.settings import AppSettings, BotSettings
+from bot.runtime.app import build_application
+from bot.runtime.services import Services
+from bot.runtime.settings import AppSettings, BotSettings
 from cmmsconnect.settings import CmmsSettings
 from tests.fakes.providers import FakeProviders
 from tests.fakes.telegram import FakeTelegram

@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import budget, budget_report, costchart
-from bot.amounts import count, tokens, usd
+from bot.accounts import budget
+from bot.accounts.amounts import count, tokens, usd
+from bot.chat import budget_report, costchart
 from pipeline.models import ModelCall
 from tests.bot.conftest import ADMIN, ANN
 from tests.conftest import make_photo

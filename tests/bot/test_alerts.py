@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import alerts
-from bot.alerts import ConfiguredModel, RecentWindow
-from bot.settings import BotSettings
+from bot.accounts import alerts
+from bot.accounts.alerts import ConfiguredModel, RecentWindow
+from bot.runtime.settings import BotSettings
 from pipeline import PipelineEvent, PriceTable
 from pipeline.costs import Price
 from pipeline.models import ModelCall

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.delivery import LOST, PLAIN_NOTE
-from bot.render import MAX_MESSAGE, utf16_len
+from bot.chat.delivery import LOST, PLAIN_NOTE
+from bot.chat.render import MAX_MESSAGE, utf16_len
 from tests.bot.conftest import ANN, BOB
 from tests.bot.test_e2e import finished, free_used
 from tests.conftest import make_photo, reencode

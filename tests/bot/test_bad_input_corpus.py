@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.render import UNKNOWN_BUTTON
+from bot.chat.render import UNKNOWN_BUTTON
 from tests.bot.conftest import ANN
 from tests.bot.test_e2e import finished, free_used
 from tests.conftest import make_photo

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import budget
-from bot.models import BudgetChange, SpendReservation
-from bot.settings import BotSettings
+from bot.accounts import budget
+from bot.runtime.models import BudgetChange, SpendReservation
+from bot.runtime.settings import BotSettings
 from pipeline.models import ModelCall
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

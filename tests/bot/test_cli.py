@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from tests.bot.conftest import TOKEN
 from tests.conftest import make_photo
 from tests.fakes.http import free_port
@@ -185,7 +185,7 @@ def test_doctor_says_telegram_rejected_the_token(
 def test_commands_create_the_database_folder(
     env: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
-    database = tmp_path / "new" / "nested" / "bot.db"
+    database = tmp_path / "new" / "nested" / "bot.runtime.db"
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{database}")
     assert main([*NO_ENV_FILE, *command]) == 0
     assert database.exists()
@@ -195,7 +195,7 @@ def test_a_database_folder_that_cannot_be_created_is_explained(
     env: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "file").write_text("not a folder")
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'file' / 'bot.db'}")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'file' / 'bot.runtime.db'}")
     assert main([*NO_ENV_FILE, "migrate"]) == 2
     err = capsys.readouterr().err
     assert f"Cannot create the folder {tmp_path / 'file'}" in err and "DATABASE_URL" in err and "Traceback" not in err
@@ -217,7 +217,7 @@ def test_workorders_export_writes_csv(
     import asyncio
     from datetime import UTC, datetime
 
-    from bot.db import make_engine, make_sessionmaker, upgrade
+    from bot.runtime.db import make_engine, make_sessionmaker, upgrade
     from cmmsconnect import CmmsSettings, Outbox, Reporter, build_connector, work_order_from_analysis
     from tests.fakes.providers import analysis_json
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from tests.bot.test_cli import SETTINGS_VARS
 
 NO_ENV_FILE = ["--env-file", os.devnull]

@@ -9,15 +9,15 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import select
 
-from bot.logs import setup_logging
-from bot.models import User
+from bot.runtime.logs import setup_logging
+from bot.runtime.models import User
 from tests.bot.conftest import ANN, BOB, TOKEN
 from tests.conftest import make_photo
 from tests.fakes.providers import good, hang, server_error
 
 
 async def free_used(bot: Any, user_id: int) -> int:
-    async with bot.services.sessions() as session:
+    async with bot.runtime.services.sessions() as session:
         user = await session.scalar(select(User).where(User.id == user_id))
         return int(user.free_used) if user else -1
 
@@ -47,7 +47,7 @@ async def test_photo_gets_status_then_a_card_with_receipt(start_bot: Any) -> Non
     assert message is not None
     history = [m for m in message.history]
     assert history[0].startswith("🔎 Analyzing"), "a status message once a model is needed"
-    assert len(history) == 2, "stages faster than SLOW_STAGE_S cost no progress edit (bot/status.py)"
+    assert len(history) == 2, "stages faster than SLOW_STAGE_S cost no progress edit (bot/chat/status.py)"
     for expected in ("VFD — Allen-Bradley PowerFlex 525", "A1B2C3D4", "F004", "480 V", "What to do", "Safety"):
         assert expected in card
     assert "Gemini · confidence" in card and "$0.0" in card and "2 tiers tried" in card

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot import render
-from bot.evidence import evidence_lines, provenance, work_order_flags
+from bot.chat import render
+from bot.chat.evidence import evidence_lines, provenance, work_order_flags
 from pipeline.plate.evidence import Evidence, FieldEvidence
 from pipeline.plate.register import KnownUnit
 from pipeline.types import Analysis, Receipt

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot import render
-from bot.models import Payment
-from bot.render import NOT_YOUR_CARD, UNKNOWN_BUTTON
+from bot.chat import render
+from bot.chat.render import NOT_YOUR_CARD, UNKNOWN_BUTTON
+from bot.runtime.models import Payment
 from tests.bot.conftest import ADMIN, ANN, BOB
 from tests.bot.test_e2e import finished, free_used
 from tests.conftest import make_photo
@@ -88,7 +88,7 @@ async def test_an_edited_command_or_caption_never_acts_again(start_bot: Any) -> 
     bot.telegram.edit_message(photo, caption="pump 3, tripped on start")
     bot.telegram.edit_message(photo, caption="pump 3, tripped twice")
     await bot.telegram.wait_for(lambda: sum("edited" in (m.plain or "") for m in bot.telegram.bot_messages(BOB)) == 2)
-    async with bot.services.sessions() as session:
+    async with bot.runtime.services.sessions() as session:
         grants = await session.scalar(select(func.count()).select_from(Payment).where(Payment.kind == "grant"))
     assert grants == 1
     assert len(bot.providers.calls("gemini")) == 1 and await free_used(bot, BOB) == 1

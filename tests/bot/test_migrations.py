@@ -7,7 +7,7 @@ import sys
 
 import sqlalchemy as sa
 
-from bot.db import downgrade, upgrade
+from bot.runtime.db import downgrade, upgrade
 
 
 def sync_engine(url: str) -> sa.Engine:
@@ -51,7 +51,7 @@ def test_models_and_migrations_agree(db_url: str) -> None:
 def test_processes_starting_together_do_not_race_the_migration(empty_db_url: str) -> None:
     """Two processes upgrade one empty database at once: both succeed (they queue on a lock, see
     migrations/env.py; without it they raced to create the same tables and one failed)."""
-    code = "import sys; from bot.db import upgrade; upgrade(sys.argv[1])"
+    code = "import sys; from bot.runtime.db import upgrade; upgrade(sys.argv[1])"
     processes = [
         subprocess.Popen([sys.executable, "-c", code, empty_db_url], stderr=subprocess.PIPE, text=True)
         for _ in range(2)

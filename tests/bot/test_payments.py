@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import payments, quota
-from bot.models import Payment, User
+from bot.accounts import payments, quota
+from bot.runtime.models import Payment, User
 from tests.bot.conftest import ADMIN, ANN, BOB
 from tests.conftest import make_photo
 
@@ -51,13 +51,13 @@ def test_extended(paid_until: datetime | None, days: int, expected: datetime) ->
 
 
 async def paid_until(bot: Any, user_id: int) -> datetime | None:
-    async with bot.services.sessions() as session:
+    async with bot.runtime.services.sessions() as session:
         user = await session.get(User, user_id)
         return user.paid_until if user else None
 
 
 async def payment_rows(bot: Any) -> list[Payment]:
-    async with bot.services.sessions() as session:
+    async with bot.runtime.services.sessions() as session:
         return list((await session.scalars(select(Payment).order_by(Payment.id))).all())
 
 

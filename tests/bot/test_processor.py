@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 
-from bot.quota import TOUCH_EVERY, Profile, needs_touch
+from bot.accounts.quota import TOUCH_EVERY, Profile, needs_touch
 from bot.updates import ChatOrderedProcessor
 from bot.updates.inbox import Interrupted
 from bot.updates.recovery import should_replay

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import quota
-from bot.models import User
+from bot.accounts import quota
+from bot.runtime.models import User
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import render
+from bot.chat import render
 from pipeline.types import Analysis, Receipt
 from tests.fakes.telegram_html import plain_text
 

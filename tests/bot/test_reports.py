@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import quota, reports
+from bot.accounts import quota, reports
 from pipeline.costs import Price
 from pipeline.models import ModelCall
 

@@ -38,7 +38,7 @@ def start_process(telegram: FakeTelegram, providers: FakeProviders, folder: Path
     )
     # Popen returns at once; the test's event loop only waits on the fake's state until the final communicate().
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--env-file", os.devnull, "run"],
+        [sys.executable, "-m", "bot.cli.main", "--env-file", os.devnull, "run"],
         env=env,
         cwd=folder,
         stdout=subprocess.PIPE,
@@ -66,7 +66,7 @@ async def test_run_answers_start_and_a_photo_then_stops_cleanly(tmp_path: Path) 
         env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=telegram.base_url, CASCADE="gemini", LOG_LEVEL="INFO")
         # Popen returns at once; the test's event loop only waits on the fake's state until the final communicate().
         process = subprocess.Popen(  # noqa: ASYNC220
-            [sys.executable, "-m", "bot.cli", "--env-file", os.devnull, "run"],
+            [sys.executable, "-m", "bot.cli.main", "--env-file", os.devnull, "run"],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.PIPE,
@@ -96,7 +96,7 @@ def test_run_with_a_rejected_token_says_so_in_one_sentence(tmp_path: Path) -> No
         env = clean_env()
         env.update(TELEGRAM_BOT_TOKEN=revoked, TELEGRAM_API_URL=telegram.base_url)
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "--env-file", os.devnull, "run"],
+            [sys.executable, "-m", "bot.cli.main", "--env-file", os.devnull, "run"],
             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=150,  # see the import note above
         )  # fmt: skip
         assert len(telegram.sent("getMe")) == len(telegram.sent()) == 1, "nothing after Telegram said no"

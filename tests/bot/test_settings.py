@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from bot.settings import BotSettings, load_settings
+from bot.runtime.settings import BotSettings, load_settings
 from cmmsconnect.settings import CmmsSettings
 from pipeline.settings import PipelineSettings
 

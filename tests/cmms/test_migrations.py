@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.db import downgrade, upgrade
+from bot.runtime.db import downgrade, upgrade
 from tests.bot.test_migrations import _tables
 
 

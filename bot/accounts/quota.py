@@ -19,7 +19,7 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import User
+from bot.runtime.models import User
 from pipeline.models import upsert_insert
 
 Plan = Literal["admin", "paid", "free"]

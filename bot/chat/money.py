@@ -1,6 +1,6 @@
 """Wiring of plans, payments, budgets and admin money commands into the Application: one ``register(app)``.
 
-Kept apart from ``bot/app.py`` so the composition root gains one line. Handlers are added before the catch-all
+Kept apart from ``bot/runtime/app.py`` so the composition root gains one line. Handlers are added before the catch-all
 "not a photo" handler; the successful-payment service message and the pre-checkout query get their own
 handlers; a repeating job evaluates the admin alerts (the per-settle spend check catches the rest sooner).
 """
@@ -12,8 +12,9 @@ from typing import cast
 
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, PreCheckoutQueryHandler, filters
 
-from bot import admin, payments
-from bot.services import Services
+from bot.accounts import payments
+from bot.chat import admin
+from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.accounts.quota import Standing
 from bot.i18n import LANGUAGES, N_, Translator
-from bot.quota import Standing
 
-# The buttons under a card (bot/workorders.py), named the same way in /help.
+# The buttons under a card (bot/chat/workorders.py), named the same way in /help.
 CREATE_WORK_ORDER = N_("📝 Create work order")
 DISMISS = N_("✖ Dismiss")
 RECHECK = N_("🔁 Wrong? Re-check")

@@ -14,10 +14,10 @@ from html import escape
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import budget
-from bot.amounts import usd
-from bot.models import User
-from bot.settings import BotSettings
+from bot.accounts import budget
+from bot.accounts.amounts import usd
+from bot.runtime.models import User
+from bot.runtime.settings import BotSettings
 from pipeline.models import ModelCall
 
 

@@ -23,8 +23,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import budget, budget_report, costchart, handlers, payments, reports
-from bot.services import Services
+from bot.accounts import budget, payments, reports
+from bot.chat import budget_report, costchart, handlers
+from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,14 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import cards, delivery, payments, quota, ratelimit, render, replies, workorders
-from bot.cards import CardTicket
-from bot.evidence import provenance
-from bot.logs import correlation_id
-from bot.queues import PhotoRef
-from bot.services import Services
-from bot.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
+from bot.accounts import payments, quota, ratelimit
+from bot.chat import cards, delivery, render, replies, workorders
+from bot.chat.cards import CardTicket
+from bot.chat.evidence import provenance
+from bot.chat.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
+from bot.runtime.logs import correlation_id
+from bot.runtime.queues import PhotoRef
+from bot.runtime.services import Services
 from bot.updates import inbox
 from cmmsconnect import Reporter
 from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result

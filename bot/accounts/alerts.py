@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import budget
-from bot.models import AdminAlert
-from bot.settings import BotSettings
+from bot.accounts import budget
+from bot.runtime.models import AdminAlert
+from bot.runtime.settings import BotSettings
 from pipeline import PipelineEvent, PriceTable, format_usd
 from pipeline.models import ModelCall, upsert_insert
 

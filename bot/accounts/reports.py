@@ -20,8 +20,8 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.amounts import count, tokens, usd
-from bot.models import User
+from bot.accounts.amounts import count, tokens, usd
+from bot.runtime.models import User
 from pipeline.costs import Price, cost_micro_usd
 from pipeline.models import ModelCall
 from pipeline.types import Usage

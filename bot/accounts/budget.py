@@ -26,8 +26,8 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import BudgetChange, BudgetLimit, SpendCounter, SpendReservation
-from bot.settings import BotSettings
+from bot.runtime.models import BudgetChange, BudgetLimit, SpendCounter, SpendReservation
+from bot.runtime.settings import BotSettings
 from pipeline.models import ModelCall, upsert_insert
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports this module at start; the pipeline only loads when ``read`` runs
-    from bot.settings import AppSettings
+    from bot.runtime.settings import AppSettings
     from pipeline.plate import PlateReading
 
 

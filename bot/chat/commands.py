@@ -1,7 +1,7 @@
 """The user's own commands, answered in their language: /start, /help, /usage, /upgrade, /language.
 
 Thin handlers: they read where the user stands and which language they read, and reply with text from
-``bot/replies.py``. /language stores the choice on the user row (None follows Telegram's language_code).
+``bot/chat/replies.py``. /language stores the choice on the user row (None follows Telegram's language_code).
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from sqlalchemy import select, update
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import i18n, payments, replies
-from bot.models import User
-from bot.services import Services
+from bot import i18n
+from bot.accounts import payments
+from bot.chat import replies
+from bot.runtime.models import User
+from bot.runtime.services import Services
 
 AUTO = "auto"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape, unescape
 
-from bot.evidence import evidence_lines, plate_receipt_line
+from bot.chat.evidence import evidence_lines, plate_receipt_line
 from pipeline.costs import format_usd
 from pipeline.sanitize import clean_text
 from pipeline.types import Analysis, Progress, Receipt
@@ -267,7 +267,7 @@ NOT_A_PHOTO = (
 )
 
 
-# ---- plans and payments (bot/payments.py) ----------------------------------------------------------------
+# ---- plans and payments (bot/accounts/payments.py) ----------------------------------------------------------------
 PAYSUPPORT = (
     "<b>Help with payments</b>\n"
     "The unlimited plan is paid in Telegram Stars and renews every 30 days until you cancel it in Telegram "

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot import render
-from bot.budget import DbSpendingGuard
-from bot.db import make_engine, make_sessionmaker, upgrade_async
-from bot.settings import AppSettings
+from bot.accounts.budget import DbSpendingGuard
+from bot.chat import render
+from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
+from bot.runtime.settings import AppSettings
 from pipeline import (
     AnalysisFailed,
     IntakeError,
@@ -25,7 +25,7 @@ from pipeline import (
 
 
 async def analyze_photos(settings: AppSettings, paths: Sequence[Path], *, caption: str | None, fresh: bool) -> int:
-    from bot.cli import plain
+    from bot.cli.main import plain
 
     await upgrade_async(settings.bot.database_url)
     engine = make_engine(settings.bot.database_url)

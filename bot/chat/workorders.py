@@ -19,10 +19,11 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ContextTypes
 
-from bot import cards, i18n, render, replies
-from bot.cards import CardTicket
-from bot.evidence import work_order_flags
-from bot.services import Services
+from bot import i18n
+from bot.chat import cards, render, replies
+from bot.chat.cards import CardTicket
+from bot.chat.evidence import work_order_flags
+from bot.runtime.services import Services
 from cmmsconnect import DeliveryReport, OutboxEntry, Reporter, work_order_from_analysis
 
 log = logging.getLogger(__name__)

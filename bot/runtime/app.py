@@ -17,10 +17,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, commands, handlers, money, workorders
-from bot.services import build_services, close_services
-from bot.settings import AppSettings
-from bot.status import RateBudget
+from bot.chat import admin, commands, handlers, money, workorders
+from bot.chat.status import RateBudget
+from bot.runtime.services import build_services, close_services
+from bot.runtime.settings import AppSettings
 from bot.updates import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)

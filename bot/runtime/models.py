@@ -15,7 +15,7 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
-    """A Telegram user. ``free_used`` counts free analyses used *or reserved* (see bot/quota.py)."""
+    """A Telegram user. ``free_used`` counts free analyses used *or reserved* (see bot/accounts/quota.py)."""
 
     __tablename__ = "users"
 
@@ -78,7 +78,7 @@ class BudgetChange(Base):
 
 class SpendCounter(Base):
     """Cloud spend of one UTC day for one scope ("global" or "user:<id>"): settled costs plus the estimates of
-    calls in flight. Reserving is one conditional UPDATE of this row (see bot/budget.py)."""
+    calls in flight. Reserving is one conditional UPDATE of this row (see bot/accounts/budget.py)."""
 
     __tablename__ = "spend_counters"
 
@@ -122,7 +122,7 @@ class AdminAlert(Base):
 
 
 class Card(Base):
-    """An analysis card the bot sent; its buttons carry ``token`` (see bot/cards.py)."""
+    """An analysis card the bot sent; its buttons carry ``token`` (see bot/chat/cards.py)."""
 
     __tablename__ = "cards"
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.read_cli import add_read_arguments, read_command
-from bot.settings import AppSettings, load_settings
+from bot.cli.read import add_read_arguments, read_command
+from bot.runtime.settings import AppSettings, load_settings
 
 log = logging.getLogger("plc_copilot")
 
@@ -47,13 +47,13 @@ def _workorders_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _analyze(settings: AppSettings, args: argparse.Namespace) -> int:
-    from bot.analyze_cli import analyze_photos
+    from bot.cli.analyze import analyze_photos
 
     return asyncio.run(analyze_photos(settings, args.photos, caption=args.caption, fresh=args.fresh))
 
 
 def _doctor(settings: AppSettings, args: argparse.Namespace) -> int:
-    from bot.doctor import doctor
+    from bot.cli.doctor import doctor
 
     return asyncio.run(doctor(settings))
 
@@ -99,8 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # pydantic ValidationError is a ValueError
         print(f"Configuration error:\n{exc}", file=sys.stderr)
         return 2
-    from bot.db import DatabaseFolderError
-    from bot.logs import setup_logging
+    from bot.runtime.db import DatabaseFolderError
+    from bot.runtime.logs import setup_logging
 
     setup_logging(settings.bot.log_level, _secrets(settings))
     # Alembic's INFO lines belong to `migrate` (and the start of `run`); before an admin command's output they
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(settings: AppSettings) -> int:
-    from bot.telegram_check import check_token
+    from bot.chat.telegram_check import check_token
 
     # Ask Telegram before anything else: a rejected token is one sentence here, not PTB's tracebacks later.
     checked = asyncio.run(check_token(settings.bot))
@@ -124,7 +124,7 @@ def run(settings: AppSettings) -> int:
         return 2 if checked.rejected else 1
     from telegram import Update
 
-    from bot.app import build_application
+    from bot.runtime.app import build_application
 
     migrate(settings)
     application = build_application(settings)
@@ -134,7 +134,7 @@ def run(settings: AppSettings) -> int:
 
 
 def migrate(settings: AppSettings) -> int:
-    from bot.db import upgrade
+    from bot.runtime.db import upgrade
 
     upgrade(settings.bot.database_url)
     log.info("database is at the latest migration")
@@ -144,8 +144,9 @@ def migrate(settings: AppSettings) -> int:
 async def cost_report(settings: AppSettings, period: str, chart: Path | None) -> int:
     from datetime import UTC, datetime
 
-    from bot import costchart, reports
-    from bot.db import make_engine, make_sessionmaker, upgrade_async
+    from bot.accounts import reports
+    from bot.chat import costchart
+    from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
     from pipeline import PriceTable
 
     await upgrade_async(settings.bot.database_url)
@@ -174,7 +175,7 @@ async def cost_report(settings: AppSettings, period: str, chart: Path | None) ->
 
 
 async def export_work_orders(settings: AppSettings, path: str) -> int:
-    from bot.db import make_engine, make_sessionmaker, upgrade_async
+    from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
     from cmmsconnect import Outbox, build_connector
 
     try:  # opened first: an unwritable path is one sentence, before any database work

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import Card
-from bot.queues import PhotoRef
+from bot.runtime.models import Card
+from bot.runtime.queues import PhotoRef
 from pipeline import Analysis
 
 KEEP = timedelta(days=30)
@@ -28,7 +28,7 @@ class CardTicket:
     caption: str | None
     analysis_id: int | None
     analysis: Analysis | None = None
-    # What its work order may trust (bot/evidence.py ``provenance``): verified identifiers, the register's unit.
+    # What its work order may trust (bot/chat/evidence.py ``provenance``): verified identifiers, the register's unit.
     provenance: dict[str, Any] | None = None
     owner_id: int | None = None  # the user who sent the photo: only they (and admins) may press its buttons
 

@@ -25,9 +25,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPri
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import render
-from bot.models import Payment, User
-from bot.services import Services
+from bot.chat import render
+from bot.runtime.models import Payment, User
+from bot.runtime.services import Services
 from pipeline.models import upsert_insert
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bot.db import DatabaseFolderError, alembic_config, make_engine
-from bot.settings import AppSettings
-from bot.telegram_check import check_token
+from bot.chat.telegram_check import check_token
+from bot.runtime.db import DatabaseFolderError, alembic_config, make_engine
+from bot.runtime.settings import AppSettings
 from pipeline import PriceTable, TierError, build_tiers, lifecycle_warning, parse_cascade_names
 from pipeline.costs import PriceTableError
 from pipeline.types import Tier

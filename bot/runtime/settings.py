@@ -30,15 +30,16 @@ class BotSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///data/plc-copilot.db"
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     free_photos: int = Field(default=3, ge=0)
-    # Photo requests (a photo or an album) per user per minute, admins excepted; 0 = no limit (bot/ratelimit.py).
+    # Photo requests (a photo or an album) per user per minute, admins excepted; 0 = no limit
+    # (bot/accounts/ratelimit.py).
     photos_per_minute: int = Field(default=10, ge=0, le=600)
     album_wait_s: float = Field(default=1.5, gt=0, le=10)
     log_level: str = "INFO"
     # Work orders: file without asking after each analysis, and how often the outbox worker runs.
     auto_work_order: bool = False
     outbox_poll_s: float = Field(default=10.0, ge=0.5, le=3600)
-    # Money (bot/budget.py, bot/payments.py). Dollar amounts are Decimal here and integer micro-USD everywhere
-    # after: never a float. /budget changes are stored in the database and override these defaults.
+    # Money (bot/accounts/budget.py, bot/accounts/payments.py). Dollar amounts are Decimal here and integer
+    # micro-USD everywhere after: never a float. /budget changes are stored in the database and override these defaults.
     stars_monthly_price: int = Field(default=250, ge=1, le=10000)  # Telegram caps subscriptions at 10000 Stars
     daily_budget_usd: Decimal = Field(default=Decimal("5.00"), ge=0, decimal_places=6)
     user_daily_budget_usd: Decimal | None = Field(default=None, ge=0, decimal_places=6)

@@ -15,7 +15,7 @@ import logging
 from telegram import InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
-from bot import render
+from bot.chat import render
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
-from bot.settings import BotSettings
+from bot.runtime.settings import BotSettings
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
-from bot import cards, i18n, quota
-from bot.alerts import Alerter, ConfiguredModel
-from bot.budget import DbSpendingGuard
-from bot.db import make_engine, make_sessionmaker, upgrade_async
-from bot.queues import AlbumCollector
-from bot.ratelimit import RateLimiter
-from bot.settings import AppSettings
+from bot import i18n
+from bot.accounts import quota
+from bot.accounts.alerts import Alerter, ConfiguredModel
+from bot.accounts.budget import DbSpendingGuard
+from bot.accounts.ratelimit import RateLimiter
+from bot.chat import cards
+from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
+from bot.runtime.queues import AlbumCollector
+from bot.runtime.settings import AppSettings
 from bot.updates import ChatOrderedProcessor, UpdateRunner, recover
 from bot.updates import inbox as update_inbox
 from cmmsconnect import DeliveryReport, Outbox, build_connector
@@ -45,9 +47,9 @@ class Services:
     # a report without one is sent as a new reply to the card)
     wo_status: dict[str, int] = field(default_factory=dict)
     application: Application | None = None  # type: ignore[type-arg]
-    guard: DbSpendingGuard | None = None  # daily budgets, asked before each cloud call (bot/budget.py)
-    alerts: Alerter | None = None  # admin alerts, once per condition per day (bot/alerts.py)
-    rate: RateLimiter = field(default_factory=lambda: RateLimiter(0))  # photos per minute (bot/ratelimit.py)
+    guard: DbSpendingGuard | None = None  # daily budgets, asked before each cloud call (bot/accounts/budget.py)
+    alerts: Alerter | None = None  # admin alerts, once per condition per day (bot/accounts/alerts.py)
+    rate: RateLimiter = field(default_factory=lambda: RateLimiter(0))  # photos per minute (bot/accounts/ratelimit.py)
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.bot.admin_user_ids

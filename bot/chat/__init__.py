@@ -1,0 +1,1 @@
+"""The Telegram face: handlers, commands, replies, cards and what they render."""

@@ -1,0 +1,1 @@
+"""The command line: ``plc-copilot run|doctor|analyze|read|…``."""

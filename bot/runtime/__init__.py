@@ -1,0 +1,1 @@
+"""Wiring: settings, database, models, services and the composition root."""
