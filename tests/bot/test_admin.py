@@ -35,7 +35,7 @@ async def test_every_admin_command_from_a_non_admin_gets_the_unknown_command_rep
         await bot.telegram.wait_for(lambda b=before: len(bot.telegram.bot_messages(BOB)) == b + 1)  # type: ignore[misc]
         assert bot.telegram.last_message(BOB).plain == unknown, command  # type: ignore[union-attr]
     assert bot.telegram.sent("sendPhoto") == [] and bot.telegram.sent("refundStarPayment") == []
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         assert (await session.scalars(select(BudgetLimit))).all() == []
         assert (await session.scalars(select(Payment))).all() == []
         ann = await session.get(User, ANN)
@@ -62,7 +62,7 @@ async def test_budget_changes_are_stored_logged_and_validated(start_bot: Any) ->
     bot.telegram.send_command(ADMIN, "/budget")
     text = await bot.last_text(ADMIN, lambda t: "Budget for" in t and shown is not None and t != shown.plain)
     assert "Daily cap: $0.00 of $2.50" in text and "(42): $0.00 of $0.10" in text
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         limits = {r.key: r.micro_usd for r in (await session.scalars(select(BudgetLimit))).all()}
         log = [(c.key, c.changed_by) for c in (await session.scalars(select(BudgetChange))).all()]
     assert limits == {"daily": 2_500_000, "user:42": 100_000, "alert": 1_000_000}
@@ -94,7 +94,7 @@ async def test_with_no_local_tier_the_user_is_told_the_budget_stopped_it(start_b
     text = await bot.last_text(ANN, finished)
     assert "today's spending budget is used up" in text and "free photo was not used" in text
     assert bot.providers.calls("gemini") == []
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         assert (await session.get(User, ANN)).free_used == 0  # type: ignore[union-attr]
 
 

@@ -17,7 +17,7 @@ from tests.fakes.providers import good, hang, server_error
 
 
 async def free_used(bot: Any, user_id: int) -> int:
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         user = await session.scalar(select(User).where(User.id == user_id))
         return int(user.free_used) if user else -1
 

@@ -88,7 +88,7 @@ async def test_an_edited_command_or_caption_never_acts_again(start_bot: Any) -> 
     bot.telegram.edit_message(photo, caption="pump 3, tripped on start")
     bot.telegram.edit_message(photo, caption="pump 3, tripped twice")
     await bot.telegram.wait_for(lambda: sum("edited" in (m.plain or "") for m in bot.telegram.bot_messages(BOB)) == 2)
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         grants = await session.scalar(select(func.count()).select_from(Payment).where(Payment.kind == "grant"))
     assert grants == 1
     assert len(bot.providers.calls("gemini")) == 1 and await free_used(bot, BOB) == 1

@@ -51,13 +51,13 @@ def test_extended(paid_until: datetime | None, days: int, expected: datetime) ->
 
 
 async def paid_until(bot: Any, user_id: int) -> datetime | None:
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         user = await session.get(User, user_id)
         return user.paid_until if user else None
 
 
 async def payment_rows(bot: Any) -> list[Payment]:
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         return list((await session.scalars(select(Payment).order_by(Payment.id))).all())
 
 

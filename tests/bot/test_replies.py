@@ -61,7 +61,7 @@ async def test_usage_never_contradicts_itself(start_bot: Any) -> None:
     assert in_order(free, "Your usage", "Free analyses: 0 of 3 used, 3 left.", "/upgrade")
     admin = await reply(bot, ADMIN, "/usage")
     assert "no photo limit" in admin and "left" not in admin and "Free analyses" not in admin
-    async with bot.runtime.services.sessions.begin() as session:
+    async with bot.services.sessions.begin() as session:
         user = await session.get(User, BOB)
         if user is None:
             await reply(bot, BOB, "/start")
@@ -94,7 +94,7 @@ async def test_language_command_overrides_telegram_and_auto_returns_to_it(start_
     assert "Deine Nutzung" in await reply(bot, ANN, "/usage")
     assert "respondo en Español" in await reply(bot, ANN, "/language auto")
     assert "/language en | es | de | pt | auto" in await reply(bot, ANN, "/language klingon")
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         row = await session.get(User, ANN)
     assert row is not None and row.language is None and row.language_code == "es"
 

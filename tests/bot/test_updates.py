@@ -83,7 +83,7 @@ async def test_the_same_update_delivered_twice_is_processed_once(start_bot: Any)
     assert len(bot.providers.calls("gemini")) == 1
     assert len(bot.telegram.bot_messages(ANN)) == 2, "one card, one help: nothing for the duplicate"
     for _ in range(100):  # /help is marked done just after its reply is sent: poll, do not race it
-        async with bot.runtime.services.sessions() as session:
+        async with bot.services.sessions() as session:
             user = await session.scalar(select(User).where(User.id == ANN))
             rows = list(await session.scalars(select(InboxUpdate).order_by(InboxUpdate.update_id)))
         if all(r.done for r in rows):
@@ -97,19 +97,19 @@ async def test_a_known_user_costs_no_write_per_update(start_bot: Any) -> None:
     bot = await start_bot()
     bot.telegram.send_command(ANN, "/help")
     await bot.last_text(ANN, lambda t: HELP in t)
-    async with bot.runtime.services.sessions.begin() as session:
+    async with bot.services.sessions.begin() as session:
         user = await session.get(User, ANN)
         assert user is not None
         user.first_name = "changed behind the bot's back"
     bot.telegram.send_command(ANN, "/help")
     await bot.telegram.wait_for(lambda: len(bot.telegram.bot_messages(ANN)) == 2)
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         user = await session.get(User, ANN)
         assert user is not None and user.first_name == "changed behind the bot's back", "not written again"
     bot.telegram.user(ANN, first_name="Ann")
     bot.telegram.send_command(ANN, "/help")
     await bot.telegram.wait_for(lambda: len(bot.telegram.bot_messages(ANN)) == 3)
-    async with bot.runtime.services.sessions() as session:
+    async with bot.services.sessions() as session:
         user = await session.get(User, ANN)
         assert user is not None and user.first_name == "Ann", "a changed name is written"
 
