@@ -21,7 +21,7 @@ from sqlalchemy import event, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
-from migrations.metadata import combined_metadata
+from migrations.metadata import combined_metadata, include_name
 
 # an arbitrary constant shared by every PLC Copilot process: "PLCmigr" in ASCII
 MIGRATION_LOCK = 0x504C436D696772
@@ -36,6 +36,7 @@ def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=include_name,
         **kwargs,
     )
 

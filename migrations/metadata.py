@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import MetaData
+
+QUEUE_PREFIX = "procrastinate_"  # the job queue's own tables (migrations/versions/fleet_procrastinate.py)
 
 
 def combined_metadata() -> MetaData:
@@ -15,3 +19,8 @@ def combined_metadata() -> MetaData:
         for table in base.metadata.tables.values():
             table.to_metadata(combined)
     return combined
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """For autogenerate: the job queue's tables are Procrastinate's schema, not our models."""
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_PREFIX))

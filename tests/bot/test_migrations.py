@@ -37,12 +37,13 @@ def test_models_and_migrations_agree(db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from migrations.metadata import combined_metadata
+    from migrations.metadata import combined_metadata, include_name
 
     engine = sync_engine(db_url)
     try:
         with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), combined_metadata())
+            context = MigrationContext.configure(connection, opts={"include_name": include_name})
+            diff = compare_metadata(context, combined_metadata())
     finally:
         engine.dispose()
     assert diff == []
