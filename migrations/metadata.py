@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import MetaData
 
-QUEUE_PREFIX = "procrastinate_"  # the job queue's own tables (migrations/versions/fleet_procrastinate.py)
+# not our models: the job queue's own tables (fleet_procrastinate) and the fleet's plain-SQL state (fleet_state)
+UNMODELLED_PREFIXES = ("procrastinate_", "fleet_")
 
 
 def combined_metadata() -> MetaData:
@@ -22,5 +23,5 @@ def combined_metadata() -> MetaData:
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """For autogenerate: the job queue's tables are Procrastinate's schema, not our models."""
-    return not (type_ == "table" and name is not None and name.startswith(QUEUE_PREFIX))
+    """For autogenerate: the job queue's tables and the fleet's state tables have no models (PostgreSQL only)."""
+    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED_PREFIXES))

@@ -11,7 +11,9 @@ Semantics:
 - Only accepted answers are stored; a low-confidence answer is not worth repeating for free.
 - A fresh analysis the user asked for supersedes the analysis it replaces, which then stops answering.
 - The near-duplicate index (``NearIndex``) lives in memory, keyed by analysis id with the first photo's pHash;
-  it is rebuilt from the database at start. Expired or superseded rows are filtered by the database query.
+  it is rebuilt from the database at start, and ``learn`` adds what other processes stored since (a fleet's
+  workers call it when PostgreSQL notifies them, bot/fleet/nearsync.py). Expired or superseded rows are
+  filtered by the database query.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class AnalysisCache:
         self._ttl = ttl
         self._prompt_version = prompt_version
         self._index = NearIndex()
+        self._newest = 0  # the highest analysis id indexed, for learn()
 
     def __len__(self) -> int:
         return len(self._index)
@@ -103,6 +106,20 @@ class AnalysisCache:
         self._index = NearIndex()
         if rows:
             self._index.add_many([r[0] for r in rows], [r[1] for r in rows])
+            self._newest = max(self._newest, max(r[0] for r in rows))
+        return len(rows)
+
+    async def learn(self, now: datetime) -> int:
+        """Index the analyses stored since the newest one indexed here (by other processes of a fleet)."""
+        query = (
+            select(StoredAnalysis.id, PhotoRow.phash)
+            .join(PhotoRow, PhotoRow.sha256 == StoredAnalysis.photo_sha256)
+            .where(StoredAnalysis.id > self._newest, *self._live(now))
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        for row_id, phash in rows:
+            self.remember(row_id, phash)
         return len(rows)
 
     async def lookup(self, photos: Sequence[PhotoKeys], now: datetime, caption: str | None = None) -> CacheHit | None:
@@ -209,6 +226,7 @@ class AnalysisCache:
 
     def remember(self, analysis_id: int, phash: int) -> None:
         self._index.add(analysis_id, phash)
+        self._newest = max(self._newest, analysis_id)
 
     async def supersede(self, session: AsyncSession, analysis_id: int) -> None:
         await session.execute(update(StoredAnalysis).where(StoredAnalysis.id == analysis_id).values(superseded=True))

@@ -28,6 +28,7 @@ from pipeline.imagetokens import estimate_image_tokens
 from pipeline.plate.evidence import NO_EVIDENCE, Evidence, check
 from pipeline.plate.types import PlateReading
 from pipeline.prepare import prepare
+from pipeline.shared import LOCAL, BreakerStore, TierSlots
 from pipeline.types import (
     Analysis,
     Attempt,
@@ -86,12 +87,15 @@ class Cascade:
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = date.today,
         on_event: EventCallback | None = None,
+        breakers: BreakerStore = LOCAL,
+        slots: TierSlots = LOCAL,
     ) -> None:
         # Unconfigured tiers are skipped; the last configured step keeps its own threshold (DESIGN: CASCADE).
         self.steps = [s for s in steps if s.tier in tiers]
         self.tiers = tiers
         self.prices = prices
         self.breakers = {name: Breaker(cooldown=cooldown_s) for name in tiers}
+        self.shared_breakers, self.slots = breakers, slots  # other processes' openings and calls (shared.py)
         self._clock = clock
         self._today = today
         self._on_event = on_event
@@ -120,6 +124,9 @@ class Cascade:
                     _skipped(tier, "skipped_cooldown", f"cooling down {breaker.seconds_left(now):.0f}s")
                 )
                 continue
+            if (shared_left := await self.shared_breakers.seconds_left(step.tier)) > 0:
+                outcome.attempts.append(_skipped(tier, "skipped_cooldown", f"cooling down {shared_left:.0f}s"))
+                continue
             if deadline - now <= 1.0:
                 outcome.attempts.append(_skipped(tier, "skipped_deadline", "request time budget spent"))
                 break
@@ -146,6 +153,12 @@ class Cascade:
                         outcome.attempts.append(_skipped(tier, "skipped_budget", f"budget refused ~{estimate} µUSD"))
                         continue
 
+            release = await self.slots.acquire(step.tier, deadline - self._clock() - 1.0)
+            if release is None:
+                if reservation is not None and guard is not None:
+                    await guard.settle(reservation, 0)
+                outcome.attempts.append(_skipped(tier, "skipped_busy", "every call slot of the tier is taken"))
+                continue
             await notify(progress, Progress(stage="tier", tier=tier.name, is_local=tier.is_local))
             started = self._clock()
             reply: TierReply | None = None
@@ -159,6 +172,7 @@ class Cascade:
             except TimeoutError:
                 error = TierUnavailable(tier.name, "request time budget spent")
             finally:
+                await release()
                 # A reply that was unusable (empty, refused) was still billed: its usage is on the error.
                 billed = reply.usage if reply is not None else (error.usage if error is not None else None)
                 if billed is not None and price is not None:
@@ -176,6 +190,10 @@ class Cascade:
             if error is not None:
                 known = breaker.admin_problem
                 breaker.record_failure(error, self._clock())
+                if breaker.is_open(self._clock()):
+                    await self.shared_breakers.open(
+                        step.tier, breaker.seconds_left(self._clock()), breaker.admin_problem
+                    )
                 if breaker.admin_problem is not None and breaker.admin_problem != known:  # once per problem
                     await self._emit(PipelineEvent(breaker.admin_problem, tier.name, error.message))
                 log.info("tier %s failed: %s (%d ms)", tier.name, error.outcome, latency)

@@ -38,6 +38,7 @@ from pipeline.plate.register import KnownUnit, Register, enrolment
 from pipeline.plate.types import PlateReading
 from pipeline.sanitize import clean_text
 from pipeline.settings import PipelineSettings
+from pipeline.shared import LOCAL, BreakerStore, TierSlots
 from pipeline.tiers import TIER_NAMES
 from pipeline.types import Analysis, Attempt, Progress, ProgressCallback, Receipt, Result, SpendingGuard, Tier
 
@@ -58,6 +59,8 @@ class Pipeline:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_event: EventCallback | None = None,
         reader: PlateReader | None = None,
+        breakers: BreakerStore = LOCAL,
+        slots: TierSlots = LOCAL,
     ) -> None:
         self.settings = settings
         self.reader: PlateReader | None = None
@@ -80,6 +83,8 @@ class Pipeline:
             clock=clock,
             today=lambda: now().date(),
             on_event=on_event,
+            breakers=breakers,
+            slots=slots,
         )
         self._intake = FairPool(settings.intake_workers)
         self.cache = AnalysisCache(

@@ -128,7 +128,7 @@ class Attempt:
     provider: str
     model: str
     outcome: str  # "accepted", "escalated", "unavailable", "rate_limited", "auth_error", "rejected",
-    # "bad_output", "skipped_budget", "skipped_cooldown"
+    # "bad_output", "skipped_budget", "skipped_cooldown", "skipped_busy" (every fleet-wide call slot taken)
     latency_ms: int = 0
     usage: Usage = Usage()
     cost_micro_usd: int = 0

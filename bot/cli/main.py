@@ -1,4 +1,5 @@
-"""``plc-copilot``: run | migrate | analyze PHOTO... | read PHOTO... | doctor | cost | workorders export."""
+"""``plc-copilot``: run | migrate | web | worker | set-webhook | analyze PHOTO... | read PHOTO... | doctor | cost |
+workorders export."""
 
 from __future__ import annotations
 
@@ -46,6 +47,25 @@ def _workorders_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("path", help="CSV file to write, or - for standard output")
 
 
+def _web_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="default WEB_HOST")
+    parser.add_argument("--port", type=int, default=None, help="default WEB_PORT")
+
+
+def _worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", default=None, help="shown in the logs (default: the host and process id)")
+
+
+def _fleet(settings: AppSettings, args: argparse.Namespace) -> int:
+    from bot.fleet import commands
+
+    if args.command == "web":
+        return commands.web(settings, args.host, args.port)
+    if args.command == "worker":
+        return commands.worker(settings, args.name)
+    return asyncio.run(commands.set_webhook(settings))
+
+
 def _analyze(settings: AppSettings, args: argparse.Namespace) -> int:
     from bot.cli.analyze import analyze_photos
 
@@ -60,7 +80,10 @@ def _doctor(settings: AppSettings, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, tuple[str, AddArguments, Handler]] = {
     "run": ("migrate the database and run the bot (polling)", _no_arguments, lambda s, a: run(s)),
-    "migrate": ("apply database migrations", _no_arguments, lambda s, a: migrate(s)),
+    "migrate": ("apply database migrations (the deploy step of a fleet)", _no_arguments, lambda s, a: migrate(s)),
+    "web": ("fleet: the webhook ingress (PostgreSQL)", _web_arguments, _fleet),
+    "worker": ("fleet: a worker running updates and periodic tasks (PostgreSQL)", _worker_arguments, _fleet),
+    "set-webhook": ("fleet: register WEBHOOK_URL and WEBHOOK_SECRET with Telegram", _no_arguments, _fleet),
     "analyze": ("analyse photos without Telegram; prints the card and a receipt", _analyze_arguments, _analyze),
     "read": ("what the nameplate reader finds on photos (no model, no database)", add_read_arguments, read_command),
     "doctor": ("check the token, the database, every configured tier, its model and price", _no_arguments, _doctor),

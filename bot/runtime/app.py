@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from bot.chat import admin, commands, handlers, money, workorders
 from bot.chat.status import RateBudget
-from bot.runtime.services import build_services, close_services
+from bot.runtime.services import Wiring, build_services, close_services
 from bot.runtime.settings import AppSettings
 from bot.updates import ChatOrderedProcessor
 
@@ -40,13 +40,14 @@ IMAGE_DOCUMENT = (
 )
 
 
-def build_application(settings: AppSettings) -> Application:  # type: ignore[type-arg]
+def build_application(settings: AppSettings, *, wiring: Wiring | None = None) -> Application:  # type: ignore[type-arg]
+    """The embedded bot's application; with ``wiring``, a fleet worker's (no updater, no job queue)."""
     token = settings.bot.telegram_bot_token
     assert token is not None, "check settings.bot.token_problem() first"
     api = settings.bot.telegram_api_url
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
-        app.bot_data["services"] = await build_services(settings, app)
+        app.bot_data["services"] = await build_services(settings, app, wiring)
         await app.bot.set_my_commands(COMMANDS)
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
@@ -54,20 +55,24 @@ def build_application(settings: AppSettings) -> Application:  # type: ignore[typ
         if services is not None:
             await close_services(services)
 
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(token.get_secret_value().strip())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(RateBudget(messages_per_s=settings.bot.telegram_rate_limit))  # every call naming a chat
-        .concurrent_updates(ChatOrderedProcessor())  # chats concurrently, each chat in order (bot/updates/)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .build()
     )
+    if wiring is None:
+        builder.rate_limiter(RateBudget(messages_per_s=settings.bot.telegram_rate_limit))  # every call naming a chat
+        builder.concurrent_updates(ChatOrderedProcessor())  # chats concurrently, each chat in order (bot/updates/)
+    else:  # updates arrive as jobs, in chat order by the queue's locks; periodic work is the queue's too
+        builder.rate_limiter(wiring.rate_limiter).updater(None).job_queue(None)
+    application = builder.build()
     register_handlers(application)
-    assert application.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
+    if application.job_queue is None:
+        return application
     application.job_queue.run_repeating(
         workorders.outbox_job, interval=settings.bot.outbox_poll_s, first=settings.bot.outbox_poll_s, name="outbox"
     )

@@ -17,6 +17,7 @@ from bot.accounts.alerts import Alerter, ConfiguredModel
 from bot.accounts.budget import DbSpendingGuard
 from bot.accounts.ratelimit import RateLimiter
 from bot.chat import cards
+from bot.chat.status import RateBudget
 from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
 from bot.runtime.queues import AlbumCollector
 from bot.runtime.settings import AppSettings
@@ -25,11 +26,24 @@ from bot.updates import inbox as update_inbox
 from cmmsconnect import DeliveryReport, Outbox, build_connector
 from pipeline import Pipeline, PipelineEvent, PriceTable, build_tiers, parse_cascade_names
 from pipeline.service import MAX_PHOTOS
+from pipeline.shared import LOCAL, BreakerStore, TierSlots
 
 log = logging.getLogger(__name__)
 
 MAX_CONCURRENT_ANALYSES = 16  # model calls are I/O-bound; this bounds memory and image preparation
 INBOX_KEEP = timedelta(days=2)  # Telegram redelivers for at most 24 h
+
+
+@dataclass
+class Wiring:
+    """What a fleet worker (bot/fleet/worker.py) puts where the embedded bot has its own; the rest is the same.
+    A worker neither migrates (a deploy step) nor recovers at start (its queue retries a dead worker's jobs)."""
+
+    runner: UpdateRunner
+    albums: AlbumCollector
+    rate_limiter: RateBudget
+    breakers: BreakerStore
+    tier_slots: TierSlots
 
 
 @dataclass
@@ -93,17 +107,25 @@ class Services:
                 log.warning("could not alert admin %s", admin, exc_info=True)
 
 
-async def build_services(settings: AppSettings, application: Application) -> Services:  # type: ignore[type-arg]
+async def build_services(
+    settings: AppSettings,
+    application: Application,  # type: ignore[type-arg]
+    wiring: Wiring | None = None,
+) -> Services:
     started_at = datetime.now(UTC)  # updates accepted before this belong to a previous process
     url = settings.bot.database_url
-    await upgrade_async(url)
+    if wiring is None:
+        await upgrade_async(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     names = parse_cascade_names(settings.pipeline.cascade)
     tiers = build_tiers(settings.pipeline, names)
     prices = PriceTable.load(settings.pipeline.prices_path)
     services: Services
-    pipeline = Pipeline(settings.pipeline, sessions, tiers, prices, on_event=lambda e: services.on_pipeline_event(e))
+    pipeline = Pipeline(
+        settings.pipeline, sessions, tiers, prices, on_event=lambda e: services.on_pipeline_event(e),
+        breakers=wiring.breakers if wiring else LOCAL, slots=wiring.tier_slots if wiring else LOCAL,
+    )  # fmt: skip
     await pipeline.start()
     purged = await cards.purge(sessions, datetime.now(UTC))
     if purged:
@@ -120,8 +142,8 @@ async def build_services(settings: AppSettings, application: Application) -> Ser
         sessions=sessions,
         pipeline=pipeline,
         outbox=outbox,
-        updates=_runner(application, sessions),
-        albums=AlbumCollector(wait_s=settings.bot.album_wait_s, max_photos=MAX_PHOTOS),
+        updates=wiring.runner if wiring else _runner(application, sessions),
+        albums=wiring.albums if wiring else AlbumCollector(wait_s=settings.bot.album_wait_s, max_photos=MAX_PHOTOS),
         application=application,
         rate=RateLimiter(settings.bot.photos_per_minute),
     )
@@ -137,6 +159,9 @@ async def build_services(settings: AppSettings, application: Application) -> Ser
     # a reservation outlives any request (REQUEST_TIMEOUT_S) before it counts as crashed and expires
     ttl = timedelta(seconds=settings.pipeline.request_timeout_s + 60)
     services.guard = DbSpendingGuard(sessions, settings.bot, ttl=ttl, on_settled=services.alerts.check_spend)
+    if wiring is not None:  # purges are the fleet's periodic tasks; recovery is its queue's (bot/fleet/tasks.py)
+        log.info("services ready (fleet worker): tiers %s", ", ".join(tiers) or "none")
+        return services
     async with sessions.begin() as session:
         await update_inbox.purge(session, finished_before=started_at - INBOX_KEEP)
     await recover(

@@ -18,6 +18,7 @@ from pipeline.settings import PipelineSettings
 
 # Telegram tokens are "<bot id>:<35 characters>"; anything else is a copy-paste accident.
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # setWebhook's secret_token
 
 
 class BotSettings(BaseSettings):
@@ -45,6 +46,15 @@ class BotSettings(BaseSettings):
     user_daily_budget_usd: Decimal | None = Field(default=None, ge=0, decimal_places=6)
     budget_alert_usd: Decimal = Field(default=Decimal("10.00"), ge=0, decimal_places=6)
     cost_baseline_model: str = "claude-haiku-5-5"
+    # The fleet (README "Deployment"): webhook ingress and workers on PostgreSQL (bot/fleet/).
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    worker_concurrency: int = Field(default=16, ge=1, le=512)
+    tier_max_concurrent: int = Field(default=8, ge=0, le=1000)
+    fleet_stalled_after_s: float = Field(default=30.0, ge=3, le=3600)
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -54,6 +64,13 @@ class BotSettings(BaseSettings):
                 return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
             except ValueError:
                 raise ValueError("ADMIN_USER_IDS must be comma-separated Telegram user ids, e.g. 12345,67890") from None
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_alphabet(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
         return value
 
     @field_validator("telegram_api_url")

@@ -104,7 +104,21 @@ class Fail:
     delay: float = 0.0
 
 
-Scripted = Text | Fail | Reply
+@dataclass(frozen=True)
+class Held:
+    """The call arrives (``arrived`` is set) and waits until the test sets ``release``; then ``then`` is served.
+    For tests that need a caller busy at a known point (a worker mid-analysis) without guessing a duration."""
+
+    then: Text | Fail
+    arrived: threading.Event
+    release: threading.Event
+
+
+def held(then: Text | Fail | None = None) -> Held:
+    return Held(then or good(), threading.Event(), threading.Event())
+
+
+Scripted = Text | Fail | Reply | Held
 
 
 def analysis_json(**overrides: Any) -> str:
@@ -282,6 +296,11 @@ class FakeProviders:
         with self._lock:
             self._defaults[self._key(provider)] = reply
 
+    def unscript(self, provider: str) -> None:
+        """Forget the outcomes still queued for ``provider``."""
+        with self._lock:
+            self._queues[self._key(provider)].clear()
+
     def calls(self, provider: str, *, generation_only: bool = True) -> list[Recorded]:
         """Requests ``provider`` received, oldest first; by default only generation calls (not probes)."""
         prefix = PREFIXES[self._key(provider)]
@@ -342,7 +361,12 @@ class FakeProviders:
             return _render(provider, Fail(401, "fake: wrong or missing API key"), model)
         if provider in self.catalogue and self._resolve(provider, model) is None:
             return self._not_found(provider, model)
-        return _render(provider, self._next(provider), model)
+        scripted = self._next(provider)
+        if isinstance(scripted, Held):
+            scripted.arrived.set()
+            scripted.release.wait(timeout=300)  # a test that forgot to release must not hang the server for ever
+            scripted = scripted.then
+        return _render(provider, scripted, model)
 
     def _resolve(self, provider: str, model: str) -> str | None:
         """The catalogue id ``model`` names: itself, or for Anthropic the dated id behind an alias."""

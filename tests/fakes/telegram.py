@@ -30,6 +30,7 @@ from typing import Any
 from tests.fakes.http import FakeServer, Recorded, Reply
 from tests.fakes.telegram_html import plain_text
 from tests.fakes.telegram_updates import JSON, BotMessage, Call, Transcript, UpdateBuilders, image_size
+from tests.fakes.telegram_webhook import WebhookDelivery
 
 MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # cloud Bot API getFile limit
@@ -105,7 +106,7 @@ def _parse_params(request: Recorded) -> tuple[JSON, dict[str, Upload]]:
     return params, uploads
 
 
-class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
+class FakeTelegram(UpdateBuilders, Transcript, WebhookDelivery, FakeServer):
     def __init__(self, token: str = "123456:TEST-TOKEN", username: str = "plc_copilot_test_bot") -> None:
         super().__init__()
         self.token = token
@@ -141,6 +142,7 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
         self._pre_checkouts: dict[str, JSON | None] = {}
         self._charges: dict[str, bool] = {}
         self.subscription_canceled: dict[str, bool] = {}  # charge id → is_canceled (editUserStarSubscription)
+        self._init_webhook()  # setWebhook: deliver by POST instead of getUpdates (telegram_webhook.py)
 
         def done(params: JSON, uploads: dict[str, Upload]) -> bool:
             return True
@@ -159,6 +161,7 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
             "createInvoiceLink": lambda p, u: f"https://t.me/$fake_invoice_{next(self._seq)}",
             "answerPreCheckoutQuery": self._answer_pre_checkout, "refundStarPayment": self._refund,
             "editUserStarSubscription": self._edit_subscription,
+            "setWebhook": self._set_webhook, "getWebhookInfo": self._webhook_info,
         }
         # fmt: on
         self._handlers = {name.lower(): (name, fn) for name, fn in handlers.items()}
@@ -179,6 +182,7 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
             self._stopping = True
             self._cond.notify_all()  # release long polls still waiting
         super().stop()
+        self._stop_webhook()
 
     # -- test controls ------------------------------------------------------------------------------
     def inject(self, kind: str, payload: JSON) -> JSON:
@@ -186,7 +190,10 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
             update = {"update_id": next(self._update_ids), kind: payload}
             chat_id = payload.get("chat", payload.get("from", {})).get("id", 0)
             order = payload.get("message_id", self._message_ids[chat_id] + 0.5)
-            self._queue.append(update)
+            if self.webhook_url is not None:
+                self._webhook_enqueue(chat_id, update)
+            else:
+                self._queue.append(update)
             self._injected.append((chat_id, order, update))
             self._cond.notify_all()
         return update
@@ -195,6 +202,11 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
         """Deliver an update a second time, as Telegram does when a webhook answer is lost or the bot died before
         confirming it: it comes at the head of the next ``getUpdates`` even if its id is below the offset."""
         with self._cond:
+            if self.webhook_url is not None:
+                kind = next(k for k in update if k != "update_id")
+                payload = update[kind]
+                self._webhook_enqueue(payload.get("chat", payload.get("from", {})).get("id", 0), update)
+                return
             self._again.append(copy.deepcopy(update))
             self._cond.notify_all()
 
@@ -272,6 +284,8 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
 
     # -- methods (called with the lock held) ---------------------------------------------------------
     def _get_updates(self, params: JSON, uploads: dict[str, Upload]) -> list[JSON]:
+        if self.webhook_url is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset, limit = params.get("offset"), int(params.get("limit") or 100)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         if "allowed_updates" in params:
@@ -291,6 +305,7 @@ class FakeTelegram(UpdateBuilders, Transcript, FakeServer):
             self._cond.wait(remaining)
 
     def _delete_webhook(self, params: JSON, uploads: dict[str, Upload]) -> bool:
+        self.webhook_url = None
         if params.get("drop_pending_updates"):
             self._queue.clear()
         return True
