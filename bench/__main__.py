@@ -1,4 +1,4 @@
-"""``python -m bench [fingerprint] [nearindex] [prepare] [budget] [crowd] [guard] [plate]``: named benchmarks."""
+"""``python -m bench [fingerprint] [nearindex] [prepare] [budget] [crowd] [guard] [plate] [fleet]``: benchmarks."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bench import (
     budget_overshoot,
     crowd,
     fingerprint_speed,
+    fleet,
     guard_reserve,
     nearindex_lookup,
     plate_reader,
@@ -29,6 +30,7 @@ BENCHMARKS = {
     "crowd": crowd.run,
     "guard": guard_reserve.run,
     "plate": plate_reader.run,
+    "fleet": fleet.run,
 }
 
 

@@ -2,7 +2,9 @@
 
 Kept apart from ``bot/runtime/app.py`` so the composition root gains one line. Handlers are added before the catch-all
 "not a photo" handler; the successful-payment service message and the pre-checkout query get their own
-handlers; a repeating job evaluates the admin alerts (the per-settle spend check catches the rest sooner).
+handlers; ``alerts_job`` evaluates the admin alerts, every ``ALERT_INTERVAL_S`` in the embedded bot (scheduled in
+``bot/runtime/app.py``) or once per period fleet-wide (``bot/fleet/tasks.py``); the per-settle spend check catches
+the rest sooner.
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.on_successful_payment))
     for name, handler in admin.COMMANDS.items():
         app.add_handler(CommandHandler(name, handler))
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(alerts_job, interval=ALERT_INTERVAL_S, first=ALERT_INTERVAL_S, name="alerts")
 
 
 async def alerts_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 
@@ -82,7 +83,8 @@ def web(settings: AppSettings, host: str | None, port: int | None) -> int:
         lifespan="on",
     )
     log.info("webhook ingress on %s:%s", config.host, config.port)
-    uvicorn.Server(config).run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down gracefully, then re-raises the SIGINT
+        uvicorn.Server(config).run()
     return 0
 
 

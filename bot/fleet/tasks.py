@@ -33,6 +33,9 @@ from bot.updates import inbox
 log = logging.getLogger(__name__)
 
 JOBS_KEEP = timedelta(days=2)
+# An update job fails only when the database does (handler errors go to the bot's error handler): once more,
+# a little later; the run then resumes the update as after a crash (FleetRunner.run, retried=True).
+RETRY = procrastinate.RetryStrategy(max_attempts=1, wait=5)
 
 
 @dataclass
@@ -54,11 +57,11 @@ class Worker:
 def register(worker: Worker) -> None:
     queue = worker.queue
 
-    @queue.task(name=jobs.UPDATE_TASK, pass_context=True)
+    @queue.task(name=jobs.UPDATE_TASK, pass_context=True, retry=RETRY)
     async def update(context: JobContext, update_id: int) -> None:
         await worker.runner.run(worker.application, update_id, retried=_retried(context))
 
-    @queue.task(name=jobs.ALBUM_TASK, pass_context=True)
+    @queue.task(name=jobs.ALBUM_TASK, pass_context=True, retry=RETRY)
     async def album(context: JobContext, chat_id: int, group_id: str) -> None:
         await collect_album(worker, chat_id, group_id, retried=_retried(context))
 

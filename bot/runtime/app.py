@@ -71,11 +71,12 @@ def build_application(settings: AppSettings, *, wiring: Wiring | None = None) ->
         builder.rate_limiter(wiring.rate_limiter).updater(None).job_queue(None)
     application = builder.build()
     register_handlers(application)
-    if application.job_queue is None:
-        return application
-    application.job_queue.run_repeating(
-        workorders.outbox_job, interval=settings.bot.outbox_poll_s, first=settings.bot.outbox_poll_s, name="outbox"
-    )
+    if wiring is None:  # (reading job_queue where there is none only warns)
+        assert application.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
+        poll = settings.bot.outbox_poll_s
+        application.job_queue.run_repeating(workorders.outbox_job, interval=poll, first=poll, name="outbox")
+        interval = money.ALERT_INTERVAL_S
+        application.job_queue.run_repeating(money.alerts_job, interval=interval, first=interval, name="alerts")
     return application
 
 

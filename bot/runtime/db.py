@@ -73,6 +73,9 @@ def make_engine(url: str) -> AsyncEngine:
     else:
         # a server restart or an idle-timeout in a proxy (PgBouncer) closes pooled connections under us
         options["pool_pre_ping"] = True
+        # no server-side prepared statements: a transaction-mode PgBouncer hands each transaction to any server
+        # connection, where a statement prepared on another does not exist (README, deployment guide)
+        connect_args["prepare_threshold"] = None
     engine = create_async_engine(parsed, connect_args=connect_args, **options)
     if is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
