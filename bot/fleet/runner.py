@@ -17,6 +17,7 @@ import logging
 from contextlib import suppress
 from datetime import UTC, datetime
 
+import procrastinate
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
@@ -24,9 +25,11 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.accounts import quota
+from bot.fleet import queue as jobs
 from bot.runtime.models import InboxUpdate
 from bot.updates import inbox
 from bot.updates.inbox import Interrupted
+from bot.updates.processor import chat_key
 from bot.updates.recovery import INTERRUPTED, should_replay
 from bot.updates.runner import Finish
 
@@ -34,7 +37,8 @@ log = logging.getLogger(__name__)
 
 
 class FleetRunner:
-    def __init__(self) -> None:
+    def __init__(self, queue: procrastinate.App) -> None:
+        self._queue = queue
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._kept: set[int] = set()
         self._resumed: dict[int, int | None] = {}
@@ -71,8 +75,12 @@ class FleetRunner:
         return self._resumed.get(update_id)
 
     async def replay(self, update: Update, status_message_id: int | None) -> None:
-        """Not used in the fleet: an interrupted job is retried by the queue, and ``run`` resumes it."""
-        raise NotImplementedError("the fleet resumes interrupted updates in run(retried=True)")
+        """A new job for the update, in its chat's order; it runs as resumed (its inbox row counts attempts).
+        The fleet's own interrupted jobs need none: the queue retries them and ``run`` resumes them."""
+        async with self.sessions.begin() as session:
+            if status_message_id is not None:
+                await inbox.note_status(session, update.update_id, status_message_id)
+            await jobs.defer_update(self._queue, session, update.update_id, chat_key(update))
 
     # -- jobs -------------------------------------------------------------------------------------------
     async def run(
@@ -89,8 +97,11 @@ class FleetRunner:
         if row is None or row.done:
             log.info("update %s is unknown or done; job skipped", update_id)
             return
-        if retried and not await self._resume(application, row):
-            return
+        if retried:
+            if not await self._resume(application, row):
+                return
+        elif row.attempts > 1:  # replayed: its earlier attempt's status message is edited, not sent again
+            self._resumed[update_id] = row.status_message_id
         update = Update.de_json(dict(row.payload), application.bot)
         try:
             await application.process_update(update)

@@ -40,7 +40,8 @@ async def run_worker(settings: AppSettings, *, name: str) -> int:
     cleared = await breakers.clear_admin_problems()
     if cleared:
         log.info("cleared %d tier problems left by the previous deploy", cleared)
-    runner = FleetRunner()
+    queue = jobs.make_queue(url, pool_size=fleet.worker_concurrency + 2)
+    runner = FleetRunner(queue)
     albums = CollectedAlbums(max_photos=MAX_PHOTOS)
     rate = SharedRate(
         TokenBucket(state, "telegram", rate=fleet.telegram_rate_limit, burst=fleet.telegram_rate_limit),
@@ -49,7 +50,6 @@ async def run_worker(settings: AppSettings, *, name: str) -> int:
     slots = PgTierSlots(state, per_tier=fleet.tier_max_concurrent, lease_s=settings.pipeline.request_timeout_s + 60)
     wiring = Wiring(runner=runner, albums=albums, rate_limiter=rate, breakers=breakers, tier_slots=slots)
     application = build_application(settings, wiring=wiring)
-    queue = jobs.make_queue(url, pool_size=fleet.worker_concurrency + 2)
     worker = Worker(queue, application, runner, albums, fleet.album_wait_s, fleet.fleet_stalled_after_s)
     register(worker)
     try:

@@ -240,3 +240,11 @@ async def test_two_ingresses_and_two_workers_serve_telegram_as_one_bot(fleet: Fl
     assert free_used == [(1,)], "the dead attempt's free photo was given back"
     final = telegram.last_message(4001)
     assert final is not None and "F004" in (final.plain or ""), telegram.dump()
+
+    # 5. Periodic work ran once per tick for the whole fleet, whichever worker's scheduler deferred it.
+    ticks = fleet.query(
+        "SELECT task_name, count(*), count(DISTINCT args->>'timestamp') FROM procrastinate_jobs "
+        "WHERE task_name IN ('plc.retry_stalled', 'plc.outbox') GROUP BY task_name"
+    )
+    assert {name for name, _, _ in ticks} == {"plc.retry_stalled", "plc.outbox"}
+    assert all(jobs == distinct for _, jobs, distinct in ticks), ticks
