@@ -1,12 +1,16 @@
 """Photos per second through the fleet with 1 and 2 worker processes: real ``plc-copilot web`` + ``worker``
 processes on PostgreSQL, the fake Bot API delivering by webhook, Gemini answering in ``MODEL_S``.
 
-N technicians (N chats) each send one different real inspection photo at once (cache misses). Timed from the
-moment the updates are queued at the fake Bot API to the moment every update is done in the inbox. Each
-photo goes through intake (decode, orientation, limits), the fingerprint, the nameplate reader when it is on
-(local OCR, the CPU-heavy part) and one model call. Telegram's own limit (30 msg/s) is lifted to 1,000 here:
-it bounds the fleet as a whole, not a worker, and would hide what the workers can do. The machine's load is
-printed: on a shared 2-core machine the figures say what a second worker adds, as a ratio to one.
+``ingress``: how long ``plc-copilot web`` takes to answer Telegram (record the update, defer its job, commit,
+200), request after request from one client, against the same process answering ``GET /healthz`` (one
+``SELECT 1`` through the same pool) — the floor of any answer that touches the database.
+
+``throughput``: N technicians (N chats) each send one different real inspection photo at once (cache misses). Timed
+from the moment the updates are queued at the fake Bot API to the moment every update is done in the inbox. Each
+photo goes through intake (decode, orientation, limits), the fingerprint, the nameplate reader when it is on (local
+OCR, the CPU-heavy part) and one model call. Telegram's own limit (30 msg/s) is lifted to 1,000 here: it bounds the
+fleet as a whole, not a worker, and would hide what the workers can do. The machine's load is printed: on a shared
+2-core machine the figures say what a second worker adds, as a ratio to one.
 
 Needs PostgreSQL (``PLC_TEST_POSTGRES_URL``, default the test server); makes and drops its own database.
 """
@@ -17,12 +21,14 @@ import asyncio
 import os
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
@@ -143,12 +149,74 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+INGRESS_REQUESTS = 300
+
+
+def ingress_latency(url: str, folder: Path) -> list[list[object]]:
+    reset(url)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_HOST", "_TOKEN", "DATABASE_URL"))}
+    env.update(DATABASE_URL=url, WEBHOOK_SECRET=SECRET, LOG_LEVEL="WARNING")
+    command = [sys.executable, "-m", "bot.cli.main", "--env-file", os.devnull, "web", "--port", str(port)]
+    with (folder / "ingress.log").open("w") as log:
+        process = subprocess.Popen(command, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            deadline = time.monotonic() + WAIT_S
+            while True:  # the process imports its SDKs first
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError("plc-copilot web did not start")
+                time.sleep(0.2)
+            posts, pings = [], []
+            for i in range(INGRESS_REQUESTS):
+                update = {
+                    "update_id": 10_000 + i,
+                    "message": {
+                        "message_id": 1,
+                        "date": int(time.time()),
+                        "chat": {"id": 5_000 + i, "type": "private"},
+                        "from": {"id": 5_000 + i, "is_bot": False, "first_name": "Tech"},
+                        "text": "hello",
+                    },
+                }
+                started = time.perf_counter()
+                answer = client.post("/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+                posts.append((time.perf_counter() - started) * 1000)
+                assert answer.status_code == 200, answer.text
+                started = time.perf_counter()
+                client.get("/healthz")
+                pings.append((time.perf_counter() - started) * 1000)
+    finally:
+        stop([process])
+    med_post, med_ping = statistics.median(posts), statistics.median(pings)
+    return [
+        ["POST /telegram (inbox + job, one commit)", med_post, pct(posts, 0.99), f"{med_post / med_ping:.1f}x"],
+        ["GET /healthz (SELECT 1), baseline", med_ping, pct(pings, 0.99), "1.0x"],
+    ]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
 def run() -> None:
     load = os.getloadavg()
     print(f"  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs before the run")
     data = photos()
     with Database() as url, tempfile.TemporaryDirectory() as folder:
         upgrade(url)
+        print_table(
+            f"ingress: {INGRESS_REQUESTS} updates posted one after another, each followed by a /healthz",
+            ["request", "median ms", "p99 ms", "÷ baseline"],
+            ingress_latency(url, Path(folder)),
+        )
         rows = []
         for reader in (False, True):
             rates = {k: asyncio.run(one_round(url, k, reader, data, Path(folder))) for k in (1, 2)}
