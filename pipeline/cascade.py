@@ -229,8 +229,9 @@ class Cascade:
                 tier.name, analysis.confidence, judged.value, ", ".join(judged.reasons) or "-", label,
             )  # fmt: skip
             outcome.attempts.append(
-                _attempt(tier, label, latency, reply, cost, confidence=analysis.confidence, score=judged.value)
-            )
+                _attempt(tier, label, latency, reply, cost, confidence=analysis.confidence, score=judged.value,
+                         analysis=analysis, reasons=judged.reasons)
+            )  # fmt: skip
             if outcome.analysis is None or judged.value > outcome.score or verdict.action == "accept":
                 outcome.analysis, outcome.tier, outcome.score = analysis, tier.name, judged.value
                 outcome.evidence = evidence
@@ -290,6 +291,8 @@ def _attempt(
     confidence: float | None = None,
     score: float | None = None,
     billed: Usage | None = None,
+    analysis: Analysis | None = None,
+    reasons: tuple[str, ...] = (),
 ) -> Attempt:
     usage = reply.usage if reply is not None else (billed or Usage())
     return Attempt(
@@ -304,4 +307,6 @@ def _attempt(
         confidence=confidence,
         score=score,
         error=error,
+        analysis=analysis,
+        reasons=reasons,
     )

@@ -105,7 +105,13 @@ class StoredAnalysis(Base):
 
 
 class ModelCall(Base):
-    """One tier attempt, success or failure; never updated. Spend is summed from here."""
+    """One tier attempt, success or failure; never updated. Spend is summed from here.
+
+    A valid answer keeps its parsed analysis, its score and the score's reasons (and the plate reader's verdict
+    per field when it ran) whether it was accepted or escalated: that is what accuracy by tier and the
+    evaluation replay are computed from. ``purpose`` is "serve" for the user's request and "eval" for the
+    background evaluation sample; ``arm`` is the cascade that served it ("main" or "canary").
+    """
 
     __tablename__ = "model_calls"
 
@@ -124,6 +130,12 @@ class ModelCall(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    score_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    analysis: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    evidence: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(8), default="serve", server_default="serve")
+    arm: Mapped[str | None] = mapped_column(String(16))
 
 
 class Equipment(Base):

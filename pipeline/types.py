@@ -136,6 +136,12 @@ class Attempt:
     confidence: float | None = None
     score: float | None = None
     error: str | None = None
+    # What the tier answered and why it was judged so: kept for every tier, not only the accepted one, so
+    # accuracy by tier can be measured (bot/quality) and the evaluation set replayed (``plc-copilot eval``).
+    analysis: Analysis | None = None
+    reasons: tuple[str, ...] = ()
+    # field → "confirmed" | "near" | "contradicted" | "absent", from the plate reader when it ran
+    evidence: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
