@@ -23,6 +23,8 @@ from bot.chat.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
 from bot.runtime.logs import correlation_id
 from bot.runtime.queues import PhotoRef
 from bot.runtime.services import Services
+from bot.quality import buttons as quality_buttons
+from bot.quality import telegram as quality_telegram
 from bot.updates import inbox
 from cmmsconnect import Reporter
 from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result
@@ -225,7 +227,7 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await process(
         services, context, update.effective_user.id, ticket.chat_id, ticket.refs, ticket.caption,
         StatusLine(None, message=status), cid=correlation_id.get(), update_id=update.update_id,
-        replaces=ticket.analysis_id, fresh=True,
+        replaces=ticket.analysis_id, fresh=True, recheck_of=token,
     )  # fmt: skip
 
 
@@ -267,6 +269,7 @@ async def process(
     update_id: int,
     fresh: bool = False,
     replaces: int | None = None,
+    recheck_of: str | None = None,
 ) -> None:
     """Download, answer from the cache, or reserve quota and analyse. Every path ends with the user told."""
     correlation_id.set(cid)
@@ -343,7 +346,17 @@ async def process(
             result.receipt.cost_micro_usd, result.receipt.duration_ms,
         )  # fmt: skip
         await _answer_or_undo(
-            services, line, result, chat_id, refs, caption, user_id, photos[0], reservation, update_id=update_id
+            services,
+            line,
+            result,
+            chat_id,
+            refs,
+            caption,
+            user_id,
+            photos[0],
+            reservation,
+            update_id=update_id,
+            recheck_of=recheck_of,
         )
 
 
@@ -404,10 +417,13 @@ async def _answer_or_undo(
     reservation: quota.Reservation | None,
     *,
     update_id: int | None = None,
+    recheck_of: str | None = None,
 ) -> None:
     """Answer inside error handling: an answer that never arrived is not charged and not kept in the cache."""
     try:
-        delivered = await _answer(services, line, result, chat_id, refs, caption, user_id=user_id, photo=photo)
+        delivered = await _answer(
+            services, line, result, chat_id, refs, caption, user_id=user_id, photo=photo, recheck_of=recheck_of
+        )
     except Exception:
         log.exception("answering failed for user %s", user_id)
         delivered = False
@@ -429,6 +445,7 @@ async def _answer(
     *,
     user_id: int,
     photo: bytes | None,
+    recheck_of: str | None = None,
 ) -> bool:
     """Send the card (``delivery`` falls back to plain text); False when nothing reached the user."""
     token = secrets.token_urlsafe(9)
@@ -444,6 +461,9 @@ async def _answer(
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
     keyboard = workorders.card_keyboard(token, offer_work_order=not auto, tr=await services.translator(user_id))
+    keyboard = quality_buttons.with_feedback(keyboard, token)
+    # recorded before the card shows, so a tap on its right/wrong buttons always finds the answer
+    await quality_telegram.after_answer(services, token, result, chat_id, user_id=user_id, recheck_of=recheck_of)
     html = await _with_quota(services, render.card(result.analysis, result.receipt), user_id)
     try:
         first = await line.first(html, keyboard)  # a quick cache hit: the card is the only message
@@ -456,6 +476,7 @@ async def _answer(
         sent = await delivery.deliver_card(status, html, keyboard)
         if sent is delivery.Delivery.LOST:
             return False
+    await quality_telegram.card_shown(services, token, status.message_id)
     if auto:
         async with services.sessions() as session:
             row = await quota.get_user(session, user_id)

@@ -24,6 +24,7 @@ from bot.chat import cards, render, replies
 from bot.chat.cards import CardTicket
 from bot.chat.evidence import work_order_flags
 from bot.runtime.services import Services
+from bot.quality import buttons as quality_buttons
 from cmmsconnect import DeliveryReport, OutboxEntry, Reporter, work_order_from_analysis
 
 log = logging.getLogger(__name__)
@@ -197,7 +198,13 @@ async def _keep_only_recheck(card: Message, token: str) -> None:
     ]
     markup = InlineKeyboardMarkup(kept) if kept else card_keyboard(token, offer_work_order=False)
     with contextlib.suppress(BadRequest):
-        await card.edit_reply_markup(reply_markup=markup)
+        await card.edit_reply_markup(reply_markup=quality_buttons.with_feedback(markup, token, _chosen(card)))
+
+
+def _chosen(card: Message) -> str | None:
+    """The right/wrong choice already marked on the card, so removing the work-order buttons keeps it."""
+    rows = card.reply_markup.inline_keyboard if card.reply_markup is not None else ()
+    return next((quality_buttons.chosen(b) for row in rows for b in row if quality_buttons.chosen(b)), None)
 
 
 def _entry_line(services: Services, entry: OutboxEntry) -> str:

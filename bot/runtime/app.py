@@ -21,6 +21,7 @@ from bot.chat import admin, commands, handlers, money, workorders
 from bot.chat.status import RateBudget
 from bot.runtime.services import Wiring, build_services, close_services
 from bot.runtime.settings import AppSettings
+from bot.quality import telegram as quality
 from bot.updates import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)
@@ -90,5 +91,6 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("workorders", workorders.my_work_orders))
     app.add_handler(CommandHandler("outbox", admin.admin_only(workorders.outbox_admin)))
     money.register(app)
+    quality.register(app)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, handlers.not_a_photo))
     app.add_error_handler(handlers.on_error)

@@ -38,7 +38,7 @@ async def test_create_files_once_in_the_built_in_store_and_lists_it(start_bot: A
     assert "created in the built-in work-order list" in text and "Allen-Bradley PowerFlex 525" in text
     status = bot.telegram.last_message(ANN)
     assert status is not None and status.history[0].startswith("📝 Filing work order")
-    assert [b[:3] for b in bot.telegram.bot_messages(ANN)[0].buttons] == ["re:"], "Create/Dismiss removed"
+    assert [b[:3] for b in bot.telegram.bot_messages(ANN)[0].buttons] == ["fb:", "fb:", "re:"], "Create/Dismiss removed"
     # a second press (or a redelivered update) must not file twice
     bot.telegram.press_button(ANN, card.message_id, create, strict=False)
     await bot.last_text(ANN, lambda t: "already filed" in t)
@@ -51,7 +51,9 @@ async def test_dismiss_files_nothing(start_bot: Any) -> None:
     bot = await start_bot(cascade="gemini")
     card = await analysed_card(bot)
     bot.telegram.press_button(ANN, card.message_id, button(card, "wo:d:"))
-    await bot.telegram.wait_for(lambda: [b[:3] for b in bot.telegram.bot_messages(ANN)[0].buttons] == ["re:"])
+    await bot.telegram.wait_for(
+        lambda: [b[:3] for b in bot.telegram.bot_messages(ANN)[0].buttons] == ["fb:", "fb:", "re:"]
+    )
     bot.telegram.send_command(ANN, "/workorders")
     await bot.last_text(ANN, lambda t: "no work orders yet" in t)
 
@@ -91,7 +93,7 @@ async def test_auto_work_order_files_without_asking(start_bot: Any) -> None:
     bot.telegram.send_photo(ANN, make_photo(2))
     await bot.last_text(ANN, lambda t: t.startswith("✅ Work order"))
     card = bot.telegram.bot_messages(ANN)[0]
-    assert [b[:3] for b in card.buttons] == ["re:"], "no Create button when filing is automatic"
+    assert [b[:3] for b in card.buttons] == ["fb:", "fb:", "re:"], "no Create button when filing is automatic"
 
 
 async def test_outbox_is_for_admins_only_and_retries(start_bot: Any, webhook: FakeWebhookReceiver) -> None:

@@ -1,0 +1,165 @@
+"""Feedback per shown answer: remembered when the card is sent, then votes, corrections and re-checks.
+
+A re-check is a technician saying "I doubt this"; whether the fresh analysis agrees with the first one is
+the strongest label we get for free. ``disagreement`` decides it on the fields a work order is filed on
+(identity, fault codes, condition), normalised so a model writing "PowerFlex-525" and another "powerflex 525"
+agree. Wording differences in the summary are not disagreement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.quality.models import Feedback, ShownAnswer
+from pipeline import Analysis, Result
+from pipeline.models import upsert_insert
+
+Kind = Literal["vote", "correction", "recheck"]
+Verdict = Literal["right", "wrong"]
+MAX_DETAIL = 1000
+
+# The fields a re-check must agree on, in the order they are reported.
+COMPARED = ("equipment_type", "manufacturer", "model", "serial_number", "fault_codes", "condition")
+
+
+def _norm(value: str | None) -> str:
+    return re.sub(r"[^0-9A-Z]", "", (value or "").upper())
+
+
+def disagreement(first: Analysis, second: Analysis) -> list[str]:
+    """The compared fields on which two analyses of the same photos differ (empty: they agree).
+
+    A field one answer left empty and the other filled is a difference only for identity fields the first
+    answer claimed: the first answer is what is being judged, and a claim the second cannot confirm is doubt.
+    """
+    changed: list[str] = []
+    for name in COMPARED:
+        a, b = getattr(first, name), getattr(second, name)
+        if name == "fault_codes":
+            if {_norm(x) for x in a} != {_norm(x) for x in b}:
+                changed.append(name)
+        elif name == "condition":
+            if a != b and "unknown" not in (a, b):
+                changed.append(name)
+        elif name == "equipment_type":
+            if _norm(a) != _norm(b):
+                changed.append(name)
+        elif a and _norm(a) != _norm(b):
+            changed.append(name)
+    return changed
+
+
+@dataclass(frozen=True)
+class Shown:
+    token: str
+    chat_id: int
+    message_id: int
+    user_id: int
+    request_id: str
+    tier: str | None
+    model: str | None
+    source: str
+    analysis: Analysis
+
+
+async def remember_answer(
+    session: AsyncSession,
+    *,
+    token: str,
+    chat_id: int,
+    message_id: int,
+    user_id: int,
+    result: Result,
+    arm: str | None,
+    now: datetime,
+) -> None:
+    receipt = result.receipt
+    session.add(
+        ShownAnswer(
+            token=token,
+            chat_id=chat_id,
+            message_id=message_id,
+            user_id=user_id,
+            request_id=receipt.request_id,
+            analysis_id=result.analysis_id,
+            source=receipt.source,
+            tier=receipt.tier,
+            model=receipt.model,
+            arm=arm,
+            score=receipt.confidence,
+            cost_micro_usd=receipt.cost_micro_usd,
+            analysis=result.analysis.model_dump(mode="json"),
+            created_at=now,
+        )
+    )
+
+
+async def set_message(session: AsyncSession, token: str, message_id: int) -> None:
+    await session.execute(update(ShownAnswer).where(ShownAnswer.token == token).values(message_id=message_id))
+
+
+async def shown_by_token(session: AsyncSession, token: str) -> Shown | None:
+    row = await session.get(ShownAnswer, token)
+    return _shown(row) if row is not None else None
+
+
+async def shown_by_message(session: AsyncSession, chat_id: int, message_id: int) -> Shown | None:
+    row = await session.scalar(
+        select(ShownAnswer).where(ShownAnswer.chat_id == chat_id, ShownAnswer.message_id == message_id).limit(1)
+    )
+    return _shown(row) if row is not None else None
+
+
+async def record(
+    session: AsyncSession,
+    shown: Shown,
+    *,
+    user_id: int,
+    kind: Kind,
+    verdict: Verdict,
+    detail: str | None,
+    now: datetime,
+) -> None:
+    """Insert, or overwrite this person's earlier feedback of the same kind on the same answer."""
+    insert = upsert_insert(session)
+    text = detail[:MAX_DETAIL] if detail is not None else None
+    statement = insert(Feedback).values(
+        token=shown.token,
+        request_id=shown.request_id,
+        user_id=user_id,
+        kind=kind,
+        verdict=verdict,
+        detail=text,
+        created_at=now,
+        updated_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["token", "user_id", "kind"],
+        set_={"verdict": verdict, "detail": text, "updated_at": now},
+    )
+    await session.execute(statement)
+
+
+async def feedback_for(session: AsyncSession, token: str) -> list[Feedback]:
+    rows = await session.scalars(select(Feedback).where(Feedback.token == token).order_by(Feedback.id))
+    return list(rows.all())
+
+
+def _shown(row: ShownAnswer) -> Shown:
+    return Shown(
+        token=row.token,
+        chat_id=row.chat_id,
+        message_id=row.message_id,
+        user_id=row.user_id,
+        request_id=row.request_id,
+        tier=row.tier,
+        model=row.model,
+        source=row.source,
+        analysis=Analysis.model_validate(row.analysis),
+    )

@@ -1,0 +1,57 @@
+"""Tables of the quality subpackage (bot-owned, in the bot's metadata so Alembic sees them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.models import Base
+from pipeline.models import UTCDateTime
+
+
+class ShownAnswer(Base):
+    """One answer a technician saw on a card: which request, which tier and model answered, in which arm.
+
+    Kept after the card row is purged, because feedback is only worth something with its provenance.
+    """
+
+    __tablename__ = "shown_answers"
+    __table_args__ = (Index("ix_shown_answers_chat_message", "chat_id", "message_id"),)
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)  # the card's button token
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    request_id: Mapped[str] = mapped_column(String(36), index=True)
+    analysis_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(8))  # "model" or "cache"
+    tier: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(120))
+    arm: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    cost_micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)
+    analysis: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Feedback(Base):
+    """What someone said about a shown answer. One row per (answer, person, kind): a changed mind overwrites.
+
+    ``kind`` is "vote" (the right/wrong buttons), "correction" (a reply to the card) or "recheck" (a fresh
+    analysis was asked for; ``verdict`` says whether it agreed with the first answer, ``detail`` what changed).
+    """
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("token", "user_id", "kind", name="uq_feedback_token_user_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), index=True)
+    request_id: Mapped[str] = mapped_column(String(36), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str] = mapped_column(String(8))  # "right" or "wrong"
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,142 @@
+"""Feedback through Telegram: the card's right/wrong buttons, corrections by replying to a card, and the
+record of each shown answer (with a re-check compared against the answer it re-checks).
+
+Registered by ``register`` before the bot's catch-all, so a reply that is not to a card still gets the usual
+"I work with photos" answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot import render
+from bot.quality import buttons, feedback
+
+if TYPE_CHECKING:
+    from bot.services import Services
+    from pipeline import Result
+
+log = logging.getLogger(__name__)
+
+THANKS_RIGHT = "👍 Thanks, noted as right."
+THANKS_WRONG = (
+    "👎 Noted as wrong. Reply to the card with what is right (e.g. the model or fault code), or tap Re-check."
+)
+CORRECTION_SAVED = "📝 Thanks, your correction is saved with this analysis."
+GONE = "I no longer have that analysis. Please send the photo again."
+
+
+def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return cast("Services", context.application.bot_data["services"])
+
+
+async def after_answer(
+    services: Services,
+    token: str,
+    result: Result,
+    chat_id: int,
+    *,
+    user_id: int,
+    recheck_of: str | None = None,
+    arm: str | None = None,
+) -> None:
+    """Remember the answer about to be shown; for a re-check, record whether it agrees with the first answer.
+
+    Never raises: feedback bookkeeping must not cost the technician the answer they already have.
+    """
+    now = datetime.now(UTC)
+    try:
+        async with services.sessions.begin() as session:
+            await feedback.remember_answer(
+                session,
+                token=token,
+                chat_id=chat_id,
+                message_id=0,  # set by card_shown once Telegram has the card
+                user_id=user_id,
+                result=result,
+                arm=arm,
+                now=now,
+            )
+            first = await feedback.shown_by_token(session, recheck_of) if recheck_of else None
+            if first is not None:
+                changed = feedback.disagreement(first.analysis, result.analysis)
+                detail = f"re-check by {result.receipt.tier or 'cache'}: " + (
+                    ("changed " + ", ".join(changed)) if changed else "agrees"
+                )
+                await feedback.record(
+                    session,
+                    first,
+                    user_id=user_id,
+                    kind="recheck",
+                    verdict="wrong" if changed else "right",
+                    detail=detail,
+                    now=now,
+                )
+    except Exception:
+        log.exception("could not record the shown answer %s", token)
+
+
+async def card_shown(services: Services, token: str, message_id: int) -> None:
+    """The card's message id, so a reply to it is found; never raises."""
+    try:
+        async with services.sessions.begin() as session:
+            await feedback.set_message(session, token, message_id)
+    except Exception:
+        log.exception("could not record the card message of %s", token)
+
+
+async def on_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """fb:r:<token> / fb:w:<token>: one tap, stored with who tapped; a second tap changes the vote."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    _, choice, token = query.data.split(":", 2)
+    services = _services(context)
+    async with services.sessions.begin() as session:
+        shown = await feedback.shown_by_token(session, token)
+        if shown is not None:
+            verdict: feedback.Verdict = "right" if choice == "r" else "wrong"
+            await feedback.record(
+                session, shown, user_id=update.effective_user.id, kind="vote", verdict=verdict, detail=None,
+                now=datetime.now(UTC),
+            )  # fmt: skip
+    if shown is None:
+        await query.answer(GONE, show_alert=True)
+        return
+    await query.answer(THANKS_RIGHT if choice == "r" else THANKS_WRONG, show_alert=choice == "w")
+    card = query.message
+    if isinstance(card, Message) and isinstance(card.reply_markup, InlineKeyboardMarkup):
+        with contextlib.suppress(BadRequest):  # "not modified" when the same button is tapped twice
+            await card.edit_reply_markup(reply_markup=buttons.with_feedback(card.reply_markup, token, choice))
+
+
+async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text reply to a card is a correction of that answer; a reply to anything else gets the usual answer."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None and message.reply_to_message is not None
+    services = _services(context)
+    text = (message.text or "").strip()
+    async with services.sessions.begin() as session:
+        shown = await feedback.shown_by_message(session, message.chat_id, message.reply_to_message.message_id)
+        if shown is not None and text:
+            await feedback.record(
+                session, shown, user_id=user.id, kind="correction", verdict="wrong", detail=text,
+                now=datetime.now(UTC),
+            )  # fmt: skip
+    if shown is None or not text:
+        await message.reply_text(render.NOT_A_PHOTO)
+        return
+    log.info("correction from %s on %s (%s)", user.id, shown.request_id, shown.tier)
+    await message.reply_text(CORRECTION_SAVED)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Before the bot's catch-all: the vote buttons and replies to cards."""
+    app.add_handler(CallbackQueryHandler(on_vote, pattern=rf"^{buttons.PREFIX}:[rw]:"))
+    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply))
