@@ -16,6 +16,7 @@ from typing import TextIO
 
 from bot.cli.read import add_read_arguments, read_command
 from bot.runtime.settings import AppSettings, load_settings
+from bot.quality import cli as quality_cli
 
 log = logging.getLogger("plc_copilot")
 
@@ -92,6 +93,7 @@ COMMANDS: dict[str, tuple[str, AddArguments, Handler]] = {
         _cost_arguments,
         lambda s, a: asyncio.run(cost_report(s, a.period, a.chart)),
     ),
+    "quality": quality_cli.QUALITY,
     "workorders": (
         "work orders kept by the outbox",
         _workorders_arguments,

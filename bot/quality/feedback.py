@@ -80,6 +80,8 @@ async def remember_answer(
     now: datetime,
 ) -> None:
     receipt = result.receipt
+    # The model CASCADE asked for (as the ledger groups it), not the provider's dated variant of its name.
+    asked = next((a.model for a in receipt.attempts if a.tier == receipt.tier and a.analysis is not None), None)
     session.add(
         ShownAnswer(
             token=token,
@@ -90,7 +92,7 @@ async def remember_answer(
             analysis_id=result.analysis_id,
             source=receipt.source,
             tier=receipt.tier,
-            model=receipt.model,
+            model=asked or receipt.model,
             arm=arm,
             score=receipt.confidence,
             cost_micro_usd=receipt.cost_micro_usd,

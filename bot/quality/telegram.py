@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import render
 from bot.quality import buttons, feedback
@@ -137,6 +137,9 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    """Before the bot's catch-all: the vote buttons and replies to cards."""
+    """Before the bot's catch-all: /quality, the vote buttons and replies to cards."""
+    from bot.quality.commands import quality_command  # here: bot.admin imports bot.handlers, which imports us
+
+    app.add_handler(CommandHandler("quality", quality_command))
     app.add_handler(CallbackQueryHandler(on_vote, pattern=rf"^{buttons.PREFIX}:[rw]:"))
     app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply))
