@@ -358,6 +358,8 @@ async def process(
             update_id=update_id,
             recheck_of=recheck_of,
         )
+        if services.sampler is not None:  # after the answer: measurement never delays the technician
+            services.sampler.maybe_evaluate(photos, caption, result, user_id=user_id)
 
 
 async def _close(progress: ProgressEdits | None) -> None:

@@ -21,6 +21,7 @@ from bot.chat.status import RateBudget
 from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
 from bot.runtime.queues import AlbumCollector
 from bot.runtime.settings import AppSettings
+from bot.quality.sampling import Sampler, build_sampler
 from bot.updates import ChatOrderedProcessor, UpdateRunner, recover
 from bot.updates import inbox as update_inbox
 from cmmsconnect import DeliveryReport, Outbox, build_connector
@@ -64,6 +65,7 @@ class Services:
     guard: DbSpendingGuard | None = None  # daily budgets, asked before each cloud call (bot/accounts/budget.py)
     alerts: Alerter | None = None  # admin alerts, once per condition per day (bot/accounts/alerts.py)
     rate: RateLimiter = field(default_factory=lambda: RateLimiter(0))  # photos per minute (bot/accounts/ratelimit.py)
+    sampler: Sampler | None = None  # the evaluation sample, when EVAL_SAMPLE_RATE > 0 (bot/quality/sampling.py)
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.bot.admin_user_ids
@@ -159,6 +161,7 @@ async def build_services(
     # a reservation outlives any request (REQUEST_TIMEOUT_S) before it counts as crashed and expires
     ttl = timedelta(seconds=settings.pipeline.request_timeout_s + 60)
     services.guard = DbSpendingGuard(sessions, settings.bot, ttl=ttl, on_settled=services.alerts.check_spend)
+    services.sampler = build_sampler(settings, services, prices)
     if wiring is not None:  # purges are the fleet's periodic tasks; recovery is its queue's (bot/fleet/tasks.py)
         log.info("services ready (fleet worker): tiers %s", ", ".join(tiers) or "none")
         return services
@@ -180,6 +183,8 @@ def _runner(application: Application, sessions: async_sessionmaker[AsyncSession]
 
 
 async def close_services(services: Services) -> None:
+    if services.sampler is not None:
+        await services.sampler.aclose()
     await services.pipeline.aclose()
     await services.outbox.aclose()
     await services.engine.dispose()

@@ -55,6 +55,8 @@ class BotSettings(BaseSettings):
     worker_concurrency: int = Field(default=16, ge=1, le=512)
     tier_max_concurrent: int = Field(default=8, ge=0, le=1000)
     fleet_stalled_after_s: float = Field(default=30.0, ge=3, le=3600)
+    eval_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # bot/quality/sampling.py
+    eval_daily_budget_usd: Decimal = Field(default=Decimal("0.50"), ge=0, decimal_places=6)
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
