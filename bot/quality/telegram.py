@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import render
 from bot.quality import buttons, feedback
+from pipeline.agreement import disagreement
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -66,7 +67,7 @@ async def after_answer(
             )
             first = await feedback.shown_by_token(session, recheck_of) if recheck_of else None
             if first is not None:
-                changed = feedback.disagreement(first.analysis, result.analysis)
+                changed = disagreement(first.analysis, result.analysis)
                 detail = f"re-check by {result.receipt.tier or 'cache'}: " + (
                     ("changed " + ", ".join(changed)) if changed else "agrees"
                 )

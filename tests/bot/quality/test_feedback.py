@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.quality.feedback import disagreement
 from bot.quality.models import Feedback, ShownAnswer
 from pipeline import Analysis
+from pipeline.agreement import disagreement
 from tests.bot.conftest import ANN, BOB
 from tests.bot.test_e2e import finished
 from tests.conftest import make_photo
