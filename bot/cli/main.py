@@ -94,6 +94,7 @@ COMMANDS: dict[str, tuple[str, AddArguments, Handler]] = {
         lambda s, a: asyncio.run(cost_report(s, a.period, a.chart)),
     ),
     "quality": quality_cli.QUALITY,
+    "eval": quality_cli.EVAL,
     "workorders": (
         "work orders kept by the outbox",
         _workorders_arguments,
