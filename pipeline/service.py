@@ -87,6 +87,12 @@ class Pipeline:
             slots=slots,
         )
         self._intake = FairPool(settings.intake_workers)
+        # CANARY_CASCADE: the candidate cascade a share of users is served by (the bot picks who; bot/quality)
+        self.canary: Cascade | None = None
+        if settings.canary_cascade.strip():
+            steps = parse_cascade(settings.canary_cascade, known=frozenset(TIER_NAMES))
+            self.canary = Cascade(tiers, steps, prices, cooldown_s=settings.cooldown_s, clock=clock,
+                                  today=lambda: now().date(), on_event=on_event)  # fmt: skip
         self.cache = AnalysisCache(
             sessions,
             max_distance=settings.cache_max_distance,
@@ -118,13 +124,15 @@ class Pipeline:
         fresh: bool = False,
         replaces: int | None = None,
         language: str | None = None,
+        arm: str | None = None,
     ) -> Result:
         """Analyse one request (1–4 photos of the same equipment).
 
         Raises ``IntakeError`` for an unusable photo, ``NoTierAvailable`` when no tier could be asked and
         ``AnalysisFailed`` when every tier asked failed. ``fresh`` skips the cache; ``replaces`` names the cached
         analysis a fresh one supersedes.
-        ``language`` names the language the technician reads (e.g. "Spanish"); None or English: no instruction.
+        ``language`` names the language the technician reads (e.g. "Spanish"); None or English: no instruction. ``arm`` "canary" serves the request with
+        ``CANARY_CASCADE``.
         """
         if not photos:
             raise ValueError("no photo given")
@@ -146,7 +154,8 @@ class Pipeline:
             if known is not None:
                 return known
 
-        if not self.cascade.steps:
+        cascade = self.canary if arm == "canary" and self.canary is not None else self.cascade
+        if not cascade.steps:
             free = await self._from_plate(readings, loaded, CascadeOutcome(), request_id, user_id, started, unit)
             if free is not None:
                 return free
@@ -154,7 +163,7 @@ class Pipeline:
         prompt = build_prompt(caption, len(loaded), language)
         if unit is not None:
             prompt += "\n\n" + _known_context(unit)
-        outcome = await self.cascade.run(
+        outcome = await cascade.run(
             [p.image for p in loaded],
             prompt,
             user_id=user_id,
@@ -166,7 +175,9 @@ class Pipeline:
         now = self._now()
         analysis_id: int | None = None
         async with self._sessions.begin() as session:
-            record_attempts(session, request_id=request_id, user_id=user_id, attempts=outcome.attempts, now=now)
+            record_attempts(
+                session, request_id=request_id, user_id=user_id, attempts=outcome.attempts, now=now, arm=arm
+            )
             stored = None
             if outcome.analysis is not None and not outcome.low_confidence:
                 assert outcome.tier is not None and outcome.model is not None

@@ -36,6 +36,7 @@ class PipelineSettings(BaseSettings):
     # Order and acceptance thresholds; the last tier needs none. Cheapest first (README "Default models"):
     # free local, Gemini Flash-Lite, Claude Haiku 5.5, then Grok 4.3, the dearest per photo, last.
     cascade: str = "ollama:0.80,gemini:0.70,claude:0.80,grok"
+    canary_cascade: str = ""  # a candidate CASCADE for CANARY_PERCENT of users (bot/quality/canary.py)
     cloud_timeout_s: float = 30.0
     request_timeout_s: float = 60.0
     cooldown_s: float = 60.0

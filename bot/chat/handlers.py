@@ -312,6 +312,7 @@ async def process(
             result = await services.pipeline.analyze(
                 photos, caption=caption, user_id=user_id, guard=services.guard, progress=on_progress, fresh=fresh,
                 replaces=replaces, language=(await services.translator(user_id)).prompt_name,
+                arm=quality_telegram.arm_of(services, user_id),
             )  # fmt: skip
         except IntakeError as exc:
             await _close(progress)

@@ -49,6 +49,7 @@ class ShownRow:
     tier: str | None
     model: str | None
     arm: str | None = None
+    cost_micro_usd: int = 0  # what the answer cost (0 from the cache)
     right: int = 0  # Right taps
     wrong: int = 0  # Wrong taps
     corrections: int = 0
@@ -149,7 +150,9 @@ class QualityReport:
 
 async def load_shown(session: AsyncSession, since: datetime | None) -> list[ShownRow]:
     """Shown answers since ``since`` with their feedback counted per kind."""
-    answers = select(ShownAnswer.token, ShownAnswer.tier, ShownAnswer.model, ShownAnswer.arm)
+    answers = select(
+        ShownAnswer.token, ShownAnswer.tier, ShownAnswer.model, ShownAnswer.arm, ShownAnswer.cost_micro_usd
+    )
     said = select(Feedback.token, Feedback.kind, Feedback.verdict).join(
         ShownAnswer, ShownAnswer.token == Feedback.token
     )
@@ -164,8 +167,8 @@ async def load_shown(session: AsyncSession, since: datetime | None) -> list[Show
         if kind == "recheck" and verdict == "wrong":
             mine["recheck_disagreed"] = mine.get("recheck_disagreed", 0) + 1
     return [
-        ShownRow(tier, model, arm, **counts.get(token, {}))
-        for token, tier, model, arm in (await session.execute(answers)).all()
+        ShownRow(tier, model, arm, cost, **counts.get(token, {}))
+        for token, tier, model, arm, cost in (await session.execute(answers)).all()
     ]
 
 
@@ -217,6 +220,9 @@ def report_text(report: QualityReport) -> str:
     for q in report.tiers:
         lines.append("")
         lines.extend(tier_text(q))
+    from bot.quality.canary import arms_text  # canary builds on this module's ShownRow
+
+    lines.extend(arms_text(report.shown))
     return "\n".join(lines)
 
 

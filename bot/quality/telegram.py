@@ -17,7 +17,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot import render
-from bot.quality import buttons, feedback
+from bot.quality import buttons, canary, feedback
 from pipeline.agreement import disagreement
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ async def after_answer(
     *,
     user_id: int,
     recheck_of: str | None = None,
-    arm: str | None = None,
 ) -> None:
     """Remember the answer about to be shown; for a re-check, record whether it agrees with the first answer.
 
@@ -62,7 +61,7 @@ async def after_answer(
                 message_id=0,  # set by card_shown once Telegram has the card
                 user_id=user_id,
                 result=result,
-                arm=arm,
+                arm=arm_of(services, user_id),
                 now=now,
             )
             first = await feedback.shown_by_token(session, recheck_of) if recheck_of else None
@@ -91,6 +90,11 @@ async def card_shown(services: Services, token: str, message_id: int) -> None:
             await feedback.set_message(session, token, message_id)
     except Exception:
         log.exception("could not record the card message of %s", token)
+
+
+def arm_of(services: Services, user_id: int) -> str | None:
+    """The canary arm this user is served by (None when no canary runs)."""
+    return canary.arm_for(services.settings.bot, services.settings.pipeline, user_id)
 
 
 async def on_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -21,11 +21,12 @@ from bot.chat.status import RateBudget
 from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
 from bot.runtime.queues import AlbumCollector
 from bot.runtime.settings import AppSettings
+from bot.quality import canary as quality_canary
 from bot.quality.sampling import Sampler, build_sampler
 from bot.updates import ChatOrderedProcessor, UpdateRunner, recover
 from bot.updates import inbox as update_inbox
 from cmmsconnect import DeliveryReport, Outbox, build_connector
-from pipeline import Pipeline, PipelineEvent, PriceTable, build_tiers, parse_cascade_names
+from pipeline import Pipeline, PipelineEvent, PriceTable, build_tiers
 from pipeline.service import MAX_PHOTOS
 from pipeline.shared import LOCAL, BreakerStore, TierSlots
 
@@ -120,7 +121,7 @@ async def build_services(
         await upgrade_async(url)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    names = parse_cascade_names(settings.pipeline.cascade)
+    names = quality_canary.tier_names(settings.pipeline)  # CASCADE's tiers and any more CANARY_CASCADE names
     tiers = build_tiers(settings.pipeline, names)
     prices = PriceTable.load(settings.pipeline.prices_path)
     services: Services

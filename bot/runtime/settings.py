@@ -57,6 +57,7 @@ class BotSettings(BaseSettings):
     fleet_stalled_after_s: float = Field(default=30.0, ge=3, le=3600)
     eval_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # bot/quality/sampling.py
     eval_daily_budget_usd: Decimal = Field(default=Decimal("0.50"), ge=0, decimal_places=6)
+    canary_percent: float = Field(default=0.0, ge=0.0, le=100.0)  # share of users on CANARY_CASCADE
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
