@@ -114,6 +114,7 @@ class Sampler:
     evaluator: Evaluator
     guard: EvalGuard
     running: set[asyncio.Task[None]] = field(default_factory=set)
+    started: int = 0  # evaluations started since start-up
 
     def maybe_evaluate(
         self, photos: Sequence[bytes], caption: str | None, result: Result, *, user_id: int | None
@@ -127,6 +128,7 @@ class Sampler:
             self._run(list(photos), caption, receipt.request_id, user_id, already), name=f"eval-{receipt.request_id}"
         )
         self.running.add(task)
+        self.started += 1
         task.add_done_callback(self.running.discard)
         return task
 

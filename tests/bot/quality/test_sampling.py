@@ -68,7 +68,8 @@ async def test_the_eval_budget_stops_cloud_evaluation_but_not_the_answer(start_b
     assert "Gemini" in await bot.last_text(ANN, finished)
     sampler = bot.services.sampler
     assert sampler is not None
-    await asyncio.gather(*sampler.running)
+    await bot.telegram.wait_for(lambda: sampler.started == 1)
+    await asyncio.gather(*sampler.running)  # finished already, or still running
     evals = sorted(r[1:3] for r in await ledger(bot) if r[0] == "eval")
     assert evals == [("claude", "skipped_budget"), ("grok", "skipped_budget"), ("ollama", "answered"),
                      ("openai", "skipped_budget")]  # fmt: skip
