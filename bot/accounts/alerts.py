@@ -208,6 +208,9 @@ class Alerter:
             window = await recent_window(session, self._expensive_tier)
         due = [cache_alert(window), expensive_alert(window, self._expensive_tier)]
         due += model_alerts(self._models, self._prices, self._now().date())
+        async with self._sessions() as session:  # yesterday's spend against the trailing projection
+            hot = await forecast.yesterday_spike(session, self._now().date())
+        due.append(Alert("spend_spike", forecast.spike_text(hot)) if hot is not None else None)
         for alert in due:
             if alert is not None:
                 await self.send_once(alert)

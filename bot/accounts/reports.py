@@ -76,6 +76,7 @@ class CostReport:
     baseline_model: str = ""
     baseline_micro_usd: int | None = None
     daily: dict[date, dict[str, int]] = field(default_factory=dict)
+    forecast: list[str] = field(default_factory=list)  # month to date and month-end projection (bot/forecast)
 
     @property
     def average_micro_usd(self) -> int:
@@ -144,6 +145,7 @@ async def build_report(
     daily = _since(select(day, ModelCall.provider, spend).where(*made).group_by(day, ModelCall.provider), start)
     for when, provider, total in (await session.execute(daily)).all():
         report.daily.setdefault(date.fromisoformat(str(when)[:10]), {})[str(provider)] = int(total)
+    report.forecast = await forecast.month_lines(session, now.date())
     return report
 
 
@@ -179,6 +181,7 @@ def report_text(report: CostReport) -> str:
             f"<b>{usd(report.baseline_micro_usd)}</b>: "
             + (f"the cascade saved {usd(saved)}." if saved >= 0 else f"the cascade cost {usd(-saved)} more.")
         )
+    lines.extend(report.forecast)
     return "\n".join(lines)
 
 
