@@ -131,8 +131,8 @@ class Pipeline:
         Raises ``IntakeError`` for an unusable photo, ``NoTierAvailable`` when no tier could be asked and
         ``AnalysisFailed`` when every tier asked failed. ``fresh`` skips the cache; ``replaces`` names the cached
         analysis a fresh one supersedes.
-        ``language`` names the language the technician reads (e.g. "Spanish"); None or English: no instruction. ``arm`` "canary" serves the request with
-        ``CANARY_CASCADE``.
+        ``language`` names the language the technician reads (e.g. "Spanish"); None or English: no instruction.
+        ``arm`` "canary" serves the request with ``CANARY_CASCADE``.
         """
         if not photos:
             raise ValueError("no photo given")
