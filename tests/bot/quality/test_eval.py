@@ -4,6 +4,7 @@ per tier) and on the evaluation set the bot gathered from traffic, feedback incl
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -64,7 +65,7 @@ def test_eval_on_a_labelled_folder_recommends_the_cheapest_accurate_cascade(
 
     args = [
         "--env-file",
-        "/nonexistent/.env",
+        os.devnull,
         "eval",
         "--photos",
         str(folder),
@@ -92,9 +93,9 @@ def test_eval_on_a_labelled_folder_recommends_the_cheapest_accurate_cascade(
 
 
 def test_eval_with_nothing_to_replay_says_how_to_get_data(env: FakeProviders, capsys: Any) -> None:
-    assert main(["--env-file", "/nonexistent/.env", "eval", "7d"]) == 3
+    assert main(["--env-file", os.devnull, "eval", "7d"]) == 3
     assert "EVAL_SAMPLE_RATE" in capsys.readouterr().err
-    assert main(["--env-file", "/nonexistent/.env", "eval", "--photos", "x"]) == 2
+    assert main(["--env-file", os.devnull, "eval", "--photos", "x"]) == 2
 
 
 def _attempt(tier: str, outcome: str, serial: str | None, score: float | None, cost: int) -> Attempt:
