@@ -1,7 +1,7 @@
 """every tier's answer: parsed analysis, score, reasons, plate evidence, purpose and arm on model_calls
 
 Revision ID: q0005
-Revises: 0006_language
+Revises: spend_open
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "q0005"
-down_revision: str | None = "0006_language"
+down_revision: str | None = "spend_open"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
