@@ -8,7 +8,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PHOTOS_ROOT = REPO_ROOT.parent / "shared" / "data" / "photos"
+# ../shared/data beside the checkout, or further up (a worktree in /work/wt/<name> shares /work/shared)
+PHOTOS_ROOT = (
+    next(
+        (p / "shared" / "data" for p in REPO_ROOT.parents if (p / "shared" / "data").is_dir()),
+        REPO_ROOT.parent / "shared" / "data",
+    )
+    / "photos"
+)
 
 
 def photo_paths(subset: str) -> list[Path] | None:

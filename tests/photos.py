@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PHOTOS_ROOT = REPO_ROOT.parent / "shared" / "data" / "photos"
+# ../shared/data beside the checkout, or further up (a worktree in /work/wt/<name> shares /work/shared)
+SHARED_DATA = next(
+    (p / "shared" / "data" for p in REPO_ROOT.parents if (p / "shared" / "data").is_dir()),
+    REPO_ROOT.parent / "shared" / "data",
+)
+PHOTOS_ROOT = SHARED_DATA / "photos"
 
 
 def photos_dir(subset: str) -> Path:

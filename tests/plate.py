@@ -11,15 +11,15 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from pipeline.plate import PlateReader, PlateReading
+from tests.photos import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SHARED = SHARED_DATA
 NAMEPLATES = SHARED / "nameplates"
 INSPECTION = SHARED / "photos" / "inspection"
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 from tests.fakes.http import Recorded
+from tests.photos import SHARED_DATA
 
-SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cmms" / "maintainx-openapi.json"
+SPEC_PATH = SHARED_DATA / "cmms" / "maintainx-openapi.json"
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
