@@ -11,8 +11,8 @@ UNMODELLED_PREFIXES = ("procrastinate_", "fleet_")
 
 
 def combined_metadata() -> MetaData:
-    from bot.runtime.models import Base as BotBase
     import bot.quality.models  # noqa: F401  (its tables join the bot's metadata on import)
+    from bot.runtime.models import Base as BotBase
     from cmmsconnect.models import Base as CmmsBase
     from pipeline.models import Base as PipelineBase
 

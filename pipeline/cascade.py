@@ -230,7 +230,7 @@ class Cascade:
             )  # fmt: skip
             outcome.attempts.append(
                 _attempt(tier, label, latency, reply, cost, confidence=analysis.confidence, score=judged.value,
-                         analysis=analysis, reasons=judged.reasons)
+                         analysis=analysis, reasons=judged.reasons, evidence=evidence)
             )  # fmt: skip
             if outcome.analysis is None or judged.value > outcome.score or verdict.action == "accept":
                 outcome.analysis, outcome.tier, outcome.score = analysis, tier.name, judged.value
@@ -293,6 +293,7 @@ def _attempt(
     billed: Usage | None = None,
     analysis: Analysis | None = None,
     reasons: tuple[str, ...] = (),
+    evidence: Evidence | None = None,
 ) -> Attempt:
     usage = reply.usage if reply is not None else (billed or Usage())
     return Attempt(
@@ -309,4 +310,6 @@ def _attempt(
         error=error,
         analysis=analysis,
         reasons=reasons,
+        # the plate's verdict on each identifier this tier claimed (None: the reader saw no text)
+        evidence={f.field: f.status for f in evidence.fields} if evidence is not None and evidence.read else None,
     )

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.accounts import budget
+from bot.accounts import budget, forecast
 from bot.runtime.models import AdminAlert
 from bot.runtime.settings import BotSettings
 from pipeline import PipelineEvent, PriceTable, format_usd

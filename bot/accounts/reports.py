@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.accounts import forecast
 from bot.accounts.amounts import count, tokens, usd
 from bot.runtime.models import User
 from pipeline.costs import Price, cost_micro_usd
@@ -76,7 +77,9 @@ class CostReport:
     baseline_model: str = ""
     baseline_micro_usd: int | None = None
     daily: dict[date, dict[str, int]] = field(default_factory=dict)
-    forecast: list[str] = field(default_factory=list)  # month to date and month-end projection (bot/forecast)
+    forecast: list[str] = field(
+        default_factory=list
+    )  # month to date and month-end projection (bot/accounts/forecast.py)
 
     @property
     def average_micro_usd(self) -> int:

@@ -20,11 +20,11 @@ from bot.chat import cards, delivery, render, replies, workorders
 from bot.chat.cards import CardTicket
 from bot.chat.evidence import provenance
 from bot.chat.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
+from bot.quality import buttons as quality_buttons
+from bot.quality import telegram as quality_telegram
 from bot.runtime.logs import correlation_id
 from bot.runtime.queues import PhotoRef
 from bot.runtime.services import Services
-from bot.quality import buttons as quality_buttons
-from bot.quality import telegram as quality_telegram
 from bot.updates import inbox
 from cmmsconnect import Reporter
 from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result

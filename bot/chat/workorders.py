@@ -23,8 +23,8 @@ from bot import i18n
 from bot.chat import cards, render, replies
 from bot.chat.cards import CardTicket
 from bot.chat.evidence import work_order_flags
-from bot.runtime.services import Services
 from bot.quality import buttons as quality_buttons
+from bot.runtime.services import Services
 from cmmsconnect import DeliveryReport, OutboxEntry, Reporter, work_order_from_analysis
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.cli.read import add_read_arguments, read_command
-from bot.runtime.settings import AppSettings, load_settings
 from bot.quality import cli as quality_cli
+from bot.runtime.settings import AppSettings, load_settings
 
 log = logging.getLogger("plc_copilot")
 

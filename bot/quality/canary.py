@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.quality.report import ShownRow
-from bot.settings import BotSettings
+from bot.runtime.settings import BotSettings
 from pipeline import PipelineSettings, format_usd, parse_cascade_names
 
 MAIN, CANARY = "main", "canary"

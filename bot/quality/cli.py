@@ -8,14 +8,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.settings import AppSettings
+from bot.runtime.settings import AppSettings
 
 
 async def quality_report(settings: AppSettings, period: str, chart: Path | None) -> int:
-    from bot import reports
-    from bot.cli import plain
-    from bot.db import make_engine, make_sessionmaker, upgrade_async
+    from bot.accounts import reports
+    from bot.cli.main import plain
     from bot.quality import report
+    from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
 
     await upgrade_async(settings.bot.database_url)
     engine = make_engine(settings.bot.database_url)

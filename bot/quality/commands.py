@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import admin, handlers, reports
+from bot.accounts import reports
+from bot.chat import admin, handlers
 from bot.quality import report
 
 USAGE = "Usage: /quality [today|7d|30d|all]"

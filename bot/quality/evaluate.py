@@ -26,11 +26,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.budget import DbSpendingGuard
-from bot.db import make_engine, make_sessionmaker, upgrade_async
+from bot.accounts.budget import DbSpendingGuard
+from bot.accounts.reports import PERIODS, period_start
 from bot.quality.models import Feedback, ShownAnswer
-from bot.reports import PERIODS, period_start
-from bot.settings import AppSettings
+from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
+from bot.runtime.settings import AppSettings
 from pipeline import Analysis, PriceTable, build_tiers, format_usd, parse_cascade
 from pipeline.evaluation import Evaluator
 from pipeline.ledger import Recorded, read_calls

@@ -25,8 +25,8 @@ from html import escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.accounts.reports import Period, average, period_start
 from bot.quality.models import Feedback, ShownAnswer
-from bot.reports import Period, average, period_start
 from pipeline import format_usd
 from pipeline.ledger import Recorded, read_calls
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.budget import day_bounds, usd_to_micro
-from bot.models import SpendCounter
+from bot.accounts.budget import day_bounds, usd_to_micro
+from bot.runtime.models import SpendCounter
 from pipeline import Result, SpendingGuard, build_tiers
 from pipeline.costs import PriceTable
 from pipeline.evaluation import Evaluator, sampled
@@ -28,8 +28,8 @@ from pipeline.models import ModelCall, upsert_insert
 from pipeline.tiers import TIER_NAMES
 
 if TYPE_CHECKING:
-    from bot.services import Services
-    from bot.settings import AppSettings
+    from bot.runtime.services import Services
+    from bot.runtime.settings import AppSettings
 
 log = logging.getLogger(__name__)
 

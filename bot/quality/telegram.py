@@ -16,12 +16,12 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot import render
+from bot.chat import render
 from bot.quality import buttons, canary, feedback
 from pipeline.agreement import disagreement
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.runtime.services import Services
     from pipeline import Result
 
 log = logging.getLogger(__name__)
@@ -103,12 +103,16 @@ async def on_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None and query.data is not None and update.effective_user is not None
     _, choice, token = query.data.split(":", 2)
     services = _services(context)
+    user_id = update.effective_user.id
     async with services.sessions.begin() as session:
         shown = await feedback.shown_by_token(session, token)
+        if shown is not None and user_id != shown.user_id and not services.is_admin(user_id):
+            await query.answer(render.NOT_YOUR_CARD, show_alert=True)  # in a group, only its owner judges it
+            return
         if shown is not None:
             verdict: feedback.Verdict = "right" if choice == "r" else "wrong"
             await feedback.record(
-                session, shown, user_id=update.effective_user.id, kind="vote", verdict=verdict, detail=None,
+                session, shown, user_id=user_id, kind="vote", verdict=verdict, detail=None,
                 now=datetime.now(UTC),
             )  # fmt: skip
     if shown is None:

@@ -20,8 +20,8 @@ from telegram.ext import (
 from bot.chat import admin, commands, handlers, money, workorders
 from bot.chat.status import RateBudget
 from bot.runtime.services import Wiring, build_services, close_services
-from bot.runtime.settings import AppSettings
 from bot.quality import telegram as quality
+from bot.runtime.settings import AppSettings
 from bot.updates import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)
@@ -87,10 +87,10 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(filters.PHOTO | IMAGE_DOCUMENT, handlers.on_photo))
     app.add_handler(CallbackQueryHandler(handlers.on_recheck, pattern=r"^r[ecn]:"))
     app.add_handler(CallbackQueryHandler(workorders.on_button, pattern=r"^wo:[cd]:"))
+    quality.register(app)  # its vote buttons before the catch-all below
     app.add_handler(CallbackQueryHandler(handlers.on_unknown_button))  # any other data: answered, never spins
     app.add_handler(CommandHandler("workorders", workorders.my_work_orders))
     app.add_handler(CommandHandler("outbox", admin.admin_only(workorders.outbox_admin)))
     money.register(app)
-    quality.register(app)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, handlers.not_a_photo))
     app.add_error_handler(handlers.on_error)

@@ -18,11 +18,11 @@ from bot.accounts.budget import DbSpendingGuard
 from bot.accounts.ratelimit import RateLimiter
 from bot.chat import cards
 from bot.chat.status import RateBudget
+from bot.quality import canary as quality_canary
+from bot.quality.sampling import Sampler, build_sampler
 from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
 from bot.runtime.queues import AlbumCollector
 from bot.runtime.settings import AppSettings
-from bot.quality import canary as quality_canary
-from bot.quality.sampling import Sampler, build_sampler
 from bot.updates import ChatOrderedProcessor, UpdateRunner, recover
 from bot.updates import inbox as update_inbox
 from cmmsconnect import DeliveryReport, Outbox, build_connector

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.forecast import Day, projection, spike
+from bot.accounts.forecast import Day, projection, spike
 from pipeline import format_usd
 from pipeline.ledger import record_attempts
 from pipeline.types import Attempt

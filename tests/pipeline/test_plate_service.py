@@ -99,6 +99,9 @@ async def test_a_contradicted_serial_escalates_even_when_confident(b: Bench) -> 
     calls = await b.rows(ModelCall)
     assert [(c.tier, c.outcome) for c in calls] == [("ollama", "escalated"), ("gemini", "accepted")]
     assert result.receipt.evidence is not None and result.receipt.evidence.confirmed("serial_number")
+    # every tier's answer keeps the plate's verdict on it (accuracy by tier, the evaluation replay)
+    assert calls[0].evidence is not None and calls[0].evidence["serial_number"] == "contradicted"
+    assert calls[1].evidence is not None and calls[1].evidence["serial_number"] == "confirmed"
 
 
 async def test_near_miss_names_the_character(b: Bench) -> None:

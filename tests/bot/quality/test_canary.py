@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.quality.canary import CANARY, MAIN, arm_for, arms, two_proportion_p, wilson
 from bot.quality.report import ShownRow
-from bot.settings import BotSettings
+from bot.runtime.settings import BotSettings
 from pipeline import PipelineSettings
 from pipeline.models import ModelCall
 from tests.bot.conftest import ADMIN

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.quality import feedback
 from bot.quality.evaluate import ledger_cases
 from bot.quality.feedback import Shown

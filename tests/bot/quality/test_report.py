@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.quality.cli import quality_report
 from bot.quality.report import ShownRow, aggregate, percentile
 from pipeline import format_usd

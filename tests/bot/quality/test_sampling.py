@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.budget import GLOBAL, DbSpendingGuard, counters
+from bot.accounts.budget import GLOBAL, DbSpendingGuard, counters
 from bot.quality.sampling import EVAL_SCOPE, EvalGuard
-from bot.settings import BotSettings
+from bot.runtime.settings import BotSettings
 from pipeline.evaluation import sampled
 from pipeline.models import ModelCall
 from tests.bot.conftest import ANN
