@@ -464,7 +464,7 @@ async def _answer(
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
     keyboard = workorders.card_keyboard(token, offer_work_order=not auto, tr=await services.translator(user_id))
-    keyboard = quality_buttons.with_feedback(keyboard, token)
+    keyboard = quality_buttons.with_feedback(keyboard, token, tr=await services.translator(user_id))
     # recorded before the card shows, so a tap on its right/wrong buttons always finds the answer
     await quality_telegram.after_answer(services, token, result, chat_id, user_id=user_id, recheck_of=recheck_of)
     html = await _with_quota(services, render.card(result.analysis, result.receipt), user_id)

@@ -17,6 +17,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.chat import render
+from bot.i18n import N_
 from bot.quality import buttons, canary, feedback
 from pipeline.agreement import disagreement
 
@@ -26,12 +27,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-THANKS_RIGHT = "👍 Thanks, noted as right."
-THANKS_WRONG = (
+THANKS_RIGHT = N_("👍 Thanks, noted as right.")
+THANKS_WRONG = N_(
     "👎 Noted as wrong. Reply to the card with what is right (e.g. the model or fault code), or tap Re-check."
 )
-CORRECTION_SAVED = "📝 Thanks, your correction is saved with this analysis."
-GONE = "I no longer have that analysis. Please send the photo again."
+CORRECTION_SAVED = N_("📝 Thanks, your correction is saved with this analysis.")
+GONE = N_("I no longer have that analysis. Please send the photo again.")
+NOT_YOURS = N_("Only the person who sent this photo (or an admin) can correct its answer.")
 
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -115,10 +117,12 @@ async def on_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 session, shown, user_id=user_id, kind="vote", verdict=verdict, detail=None,
                 now=datetime.now(UTC),
             )  # fmt: skip
+    tr = await services.translator(user_id)
     if shown is None:
-        await query.answer(GONE, show_alert=True)
+        await query.answer(tr.gettext(GONE), show_alert=True)
         return
-    await query.answer(THANKS_RIGHT if choice == "r" else THANKS_WRONG, show_alert=choice == "w")
+    thanks = THANKS_RIGHT if choice == "r" else THANKS_WRONG
+    await query.answer(tr.gettext(thanks), show_alert=choice == "w")
     card = query.message
     if isinstance(card, Message) and isinstance(card.reply_markup, InlineKeyboardMarkup):
         with contextlib.suppress(BadRequest):  # "not modified" when the same button is tapped twice
@@ -133,16 +137,21 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = (message.text or "").strip()
     async with services.sessions.begin() as session:
         shown = await feedback.shown_by_message(session, message.chat_id, message.reply_to_message.message_id)
-        if shown is not None and text:
+        mine = shown is not None and (user.id == shown.user_id or services.is_admin(user.id))
+        if shown is not None and mine and text:
             await feedback.record(
                 session, shown, user_id=user.id, kind="correction", verdict="wrong", detail=text,
                 now=datetime.now(UTC),
             )  # fmt: skip
+    tr = await services.translator(user.id)
     if shown is None or not text:
         await message.reply_text(render.NOT_A_PHOTO)
         return
+    if not mine:  # in a group, a colleague's reply to someone else's card is not that answer's label
+        await message.reply_text(tr.gettext(NOT_YOURS))
+        return
     log.info("correction from %s on %s (%s)", user.id, shown.request_id, shown.tier)
-    await message.reply_text(CORRECTION_SAVED)
+    await message.reply_text(tr.gettext(CORRECTION_SAVED))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

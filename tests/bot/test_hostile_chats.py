@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bot.chat import render
 from bot.chat.render import NOT_YOUR_CARD, UNKNOWN_BUTTON
+from bot.quality.models import Feedback
 from bot.runtime.models import Payment
 from tests.bot.conftest import ADMIN, ANN, BOB
 from tests.bot.test_e2e import finished, free_used
@@ -55,12 +56,16 @@ async def test_in_a_group_only_the_owner_or_an_admin_may_press_a_cards_buttons(s
     await bot.last_text(GROUP["id"], finished)
     card = bot.telegram.last_message(GROUP["id"])
     assert card is not None
-    for data in card.buttons:
+    for data in card.buttons:  # work order, dismiss, right, wrong, re-check
         bot.telegram.press_button(BOB, card.message_id, data, chat_id=GROUP["id"])
-    await bot.telegram.wait_for(lambda: len(_answers(bot)) == 3)
-    assert _answers(bot) == [NOT_YOUR_CARD] * 3
+    await bot.telegram.wait_for(lambda: len(_answers(bot)) == len(card.buttons) == 5)
+    assert _answers(bot) == [NOT_YOUR_CARD] * 5
     assert len(bot.providers.calls("gemini")) == 1 and await free_used(bot, BOB) <= 0, "Bob spent nothing"
     assert bot.telegram.last_message(GROUP["id"]).buttons == card.buttons  # type: ignore[union-attr]
+    bot.telegram.send_text(BOB, "it is a pump", reply_to_message_id=card.message_id, group=GROUP)
+    await bot.last_text(GROUP["id"], lambda t: "can correct its answer" in t)
+    async with bot.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Feedback)) == 0, "Bob labelled nothing"
     dismiss = next(b for b in card.buttons if b.startswith("wo:d:"))
     bot.telegram.press_button(ANN, card.message_id, dismiss, chat_id=GROUP["id"])
     await bot.telegram.wait_for(lambda: "Dismissed: no work order." in _answers(bot))

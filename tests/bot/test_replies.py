@@ -110,7 +110,7 @@ async def test_the_model_is_asked_to_write_in_the_users_language(start_bot: Any)
     message = bot.telegram.last_message(ANN)
     assert message is not None
     labels = [b["text"] for row in message.reply_markup["inline_keyboard"] for b in row]  # type: ignore[index]
-    assert labels == ["📝 Arbeitsauftrag anlegen", "✖ Verwerfen", "🔁 Falsch? Erneut prüfen"]
+    assert labels == ["📝 Arbeitsauftrag anlegen", "✖ Verwerfen", "👍 Richtig", "👎 Falsch", "🔁 Falsch? Erneut prüfen"]
     bot.telegram.user(BOB, language_code="en")
     bot.telegram.send_photo(BOB, make_photo(62))
     await bot.last_text(BOB, finished)

@@ -124,9 +124,12 @@ class UpdateBuilders:
         return self.add_file(f"{prefix}-{n}", data, f"{folder}/file_{n}{suffix}")
 
     # -- messages ------------------------------------------------------------------------------------
-    def send_text(self, user_id: int, text: str, reply_to_message_id: int | None = None) -> JSON:
-        reply = self.bot_message_json(user_id, reply_to_message_id) if reply_to_message_id else None
-        return self._message(user_id, text=text, reply_to_message=reply)
+    def send_text(
+        self, user_id: int, text: str, reply_to_message_id: int | None = None, group: JSON | None = None
+    ) -> JSON:
+        chat_id = group["id"] if group is not None else user_id
+        reply = self.bot_message_json(chat_id, reply_to_message_id) if reply_to_message_id else None
+        return self._message(user_id, text=text, reply_to_message=reply, chat=group)
 
     def send_command(self, user_id: int, command: str, group: JSON | None = None) -> JSON:
         """``command`` is the whole text, e.g. "/start ref_42"; the entity covers the command word. ``group``
