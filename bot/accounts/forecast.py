@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pipeline import format_usd
+from bot.accounts.amounts import usd as format_usd  # "$0.0012", never "$0.0000"
 from pipeline.ledger import read_calls
 
 TRAILING = 7
