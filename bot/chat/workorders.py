@@ -100,6 +100,11 @@ async def file_work_order(
     photo: bytes | None = None,
 ) -> None:
     assert ticket.analysis is not None
+    from bot.quality import reviewing  # here: reviewing files through this module
+
+    if await reviewing.maybe_hold(services, bot, ticket, card, reporter, token=token):  # an admin decides first
+        await _keep_only_recheck(card, token)
+        return
     if photo is None and ticket.refs:
         try:
             file = await bot.get_file(ticket.refs[0].file_id)
@@ -126,9 +131,14 @@ async def file_work_order(
     )
     services.wo_status[work_order.key] = status.message_id
     await _keep_only_recheck(card, token)
-    # In the background: a CMMS that takes 15 s must not hold this chat's next update; the report edits `status`.
+    await deliver_soon(services, bot, work_order.key)
+
+
+async def deliver_soon(services: Services, bot: Bot, key: str) -> None:
+    """Deliver in the background: a CMMS that takes 15 s must not hold this chat's next update; the outbox's
+    report edits the technician's status message (``services.wo_status[key]``)."""
     if services.application is not None:
-        services.application.create_task(_deliver_logged(services, bot), name=f"deliver {work_order.key}")
+        services.application.create_task(_deliver_logged(services, bot), name=f"deliver {key}")
     else:
         await _deliver_logged(services, bot)
 

@@ -55,3 +55,32 @@ class Feedback(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WorkOrderReview(Base):
+    """A work order held for an admin's approval (bot/quality/review.py), with everything needed to file it.
+
+    One per card (chat id + card message id, the outbox's key): a second press finds the same row. ``state``
+    goes waiting → approved | corrected exactly once (a conditional update, in the transaction that submits the
+    work order to the outbox).
+    """
+
+    __tablename__ = "work_order_reviews"
+    __table_args__ = (UniqueConstraint("chat_id", "card_message_id", name="uq_work_order_reviews_card"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    card_message_id: Mapped[int] = mapped_column(Integer)
+    status_message_id: Mapped[int | None] = mapped_column(Integer)
+    reporter_id: Mapped[int] = mapped_column(BigInteger)
+    reporter_name: Mapped[str] = mapped_column(String(200))
+    analysis: Mapped[dict[str, object]] = mapped_column(JSON)
+    flags: Mapped[dict[str, object]] = mapped_column(JSON)
+    photo_file_id: Mapped[str | None] = mapped_column(String(256))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    corrections: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

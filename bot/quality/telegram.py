@@ -135,6 +135,10 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert message is not None and user is not None and message.reply_to_message is not None
     services = _services(context)
     text = (message.text or "").strip()
+    from bot.quality import reviewing  # here: it imports bot.chat.workorders
+
+    if await reviewing.on_admin_reply(update, context):  # corrections to a work order held for review
+        return
     async with services.sessions.begin() as session:
         shown = await feedback.shown_by_message(session, message.chat_id, message.reply_to_message.message_id)
         mine = shown is not None and (user.id == shown.user_id or services.is_admin(user.id))
@@ -156,8 +160,10 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Before the bot's catch-all: /quality, the vote buttons and replies to cards."""
+    from bot.quality import reviewing  # here: it imports bot.chat.workorders
     from bot.quality.commands import quality_command  # here: bot.admin imports bot.handlers, which imports us
 
     app.add_handler(CommandHandler("quality", quality_command))
     app.add_handler(CallbackQueryHandler(on_vote, pattern=rf"^{buttons.PREFIX}:[rw]:"))
+    app.add_handler(CallbackQueryHandler(reviewing.on_button, pattern=rf"^{reviewing.PREFIX}:[ac]:[0-9]{{1,12}}$"))
     app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply))

@@ -19,6 +19,7 @@ from pipeline.settings import PipelineSettings
 # Telegram tokens are "<bot id>:<35 characters>"; anything else is a copy-paste accident.
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # setWebhook's secret_token
+PRIORITIES = ("low", "medium", "high", "urgent")
 
 
 class BotSettings(BaseSettings):
@@ -58,6 +59,10 @@ class BotSettings(BaseSettings):
     eval_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # bot/quality/sampling.py
     eval_daily_budget_usd: Decimal = Field(default=Decimal("0.50"), ge=0, decimal_places=6)
     canary_percent: float = Field(default=0.0, ge=0.0, le=100.0)  # share of users on CANARY_CASCADE
+    # Human review of critical work orders (bot/quality/review.py): any of these holds a work order for an admin.
+    review_priorities: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    review_safety_terms: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    review_below_score: float = Field(default=0.0, ge=0.0, le=1.0)
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -75,6 +80,21 @@ class BotSettings(BaseSettings):
         if value is not None and not SECRET_PATTERN.match(value.get_secret_value()):
             raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
         return value
+
+    @field_validator("review_priorities", "review_safety_terms", mode="before")
+    @classmethod
+    def _split_words(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("review_priorities")
+    @classmethod
+    def _known_priorities(cls, value: list[str]) -> list[str]:
+        wrong = [p for p in value if p.lower() not in PRIORITIES]
+        if wrong:
+            raise ValueError(f"REVIEW_PRIORITIES takes {', '.join(PRIORITIES)}; not {', '.join(wrong)}")
+        return [p.lower() for p in value]
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -83,9 +83,7 @@ def make_settings(telegram: FakeTelegram, providers: FakeProviders, db_url: str,
         telegram_bot_token=TOKEN,
         telegram_api_url=telegram.base_url,
         database_url=db_url,
-        admin_user_ids=[ADMIN],
-        album_wait_s=0.4,
-        **bot_fields,
+        **{"admin_user_ids": [ADMIN], "album_wait_s": 0.4, **bot_fields},
     )
     return AppSettings(bot=bot, pipeline=pipeline, cmms=CmmsSettings(_env_file=None, **cmms_fields))
 
