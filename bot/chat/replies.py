@@ -22,6 +22,7 @@ ADMIN_COMMANDS: dict[str, str] = {
     "cost": N_("/cost [today|7d|30d|all] – spend, cache hits and savings, with a chart"),
     "budget": N_("/budget – today's spend and caps; /budget daily 5.00 sets the daily cap"),
     "quality": N_("/quality [today|7d|30d|all] – accuracy by tier and model, feedback, canary"),
+    "whatif": N_("/whatif [period] [CASCADE …] – what another cascade or threshold would cost, replayed"),
     "grant": N_("/grant USER_ID DAYS – unlimited photos for a user"),
     "refund": N_("/refund CHARGE_ID – refund a Stars payment"),
     "outbox": N_("/outbox – work orders waiting to be delivered"),

@@ -80,6 +80,7 @@ class TierQuality:
     rechecks: int = 0
     recheck_disagreed: int = 0
     judged_wrong: int = 0
+    first_seen: datetime | None = None  # its first call in the period: orders a tier's models (a model change)
 
     @property
     def errors(self) -> int:
@@ -117,6 +118,8 @@ def aggregate(calls: Iterable[Recorded], shown: Iterable[ShownRow]) -> list[Tier
         if call.tier == "cache" or call.outcome.startswith("skipped"):
             continue
         line = row(call.tier, call.model)
+        if line.first_seen is None or call.created_at < line.first_seen:
+            line.first_seen = call.created_at
         line.calls += 1
         line.cost_micro_usd += call.cost_micro_usd
         line.latencies.append(call.latency_ms)
@@ -221,7 +224,9 @@ def report_text(report: QualityReport) -> str:
         lines.append("")
         lines.extend(tier_text(q))
     from bot.quality.canary import arms_text  # canary builds on this module's ShownRow
+    from bot.quality.changes import change_lines
 
+    lines.extend(change_lines(report.tiers))
     lines.extend(arms_text(report.shown))
     return "\n".join(lines)
 

@@ -1,0 +1,70 @@
+"""Did a model change make answers worse? Per tier, the model now configured against the one before it.
+
+When a tier answered with two models in the period (``GEMINI_MODEL`` was changed, say), /quality compares the
+latest with the previous one on what each was judged by: the share of its answers escalated (its own score
+below the threshold), the share of shown answers judged wrong (Wrong taps, corrections, disagreeing
+re-checks) and the cost of an accepted answer, with a two-sided two-proportion test for each share. Few
+photos give wide uncertainty, and the text then says "not distinguishable yet" instead of a verdict.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+
+from bot.accounts.amounts import usd as format_usd
+from bot.quality.canary import two_proportion_p
+from bot.quality.report import TierQuality
+
+SIGNIFICANT = 0.05
+
+
+def changed_tiers(tiers: Sequence[TierQuality]) -> list[tuple[TierQuality, TierQuality]]:
+    """(before, after) per tier that answered with more than one model, ordered by when each was first used."""
+    by_tier: dict[str, list[tuple[datetime, TierQuality]]] = defaultdict(list)
+    for q in tiers:
+        if q.first_seen is not None:
+            by_tier[q.tier].append((q.first_seen, q))
+    pairs = []
+    for models in by_tier.values():
+        if len(models) > 1:
+            ordered = [q for _, q in sorted(models, key=lambda pair: pair[0])]
+            pairs.append((ordered[-2], ordered[-1]))
+    return pairs
+
+
+def verdict(k1: int, n1: int, k2: int, n2: int) -> tuple[str, float | None]:
+    """ "worse" / "better" (a higher / lower share after, p < 0.05), "no real difference yet", or "no data"."""
+    p = two_proportion_p(k1, n1, k2, n2)
+    if p is None:
+        return "no data on one side", None
+    if p >= SIGNIFICANT:
+        return "not distinguishable yet", p
+    return ("worse" if k2 / n2 > k1 / n1 else "better"), p
+
+
+def _share(k: int, n: int) -> str:
+    return f"{k / n:.0%} of {n}" if n else "–"
+
+
+def _line(label: str, k1: int, n1: int, k2: int, n2: int) -> str:
+    said, p = verdict(k1, n1, k2, n2)
+    tail = said if p is None else f"p = {p:.2f}, {said}"
+    return f"{label}: {_share(k1, n1)} → {_share(k2, n2)} ({tail})"
+
+
+def change_lines(tiers: Sequence[TierQuality]) -> list[str]:
+    lines: list[str] = []
+    for before, after in changed_tiers(tiers):
+        lines += [
+            "",
+            f"<b>🔄 Model change on {escape(after.tier)}</b>: {escape(before.model)} → {escape(after.model)}",
+            _line("escalated", before.escalated, before.answers, after.escalated, after.answers),
+            _line("judged wrong", before.judged_wrong, before.shown, after.judged_wrong, after.shown),
+        ]
+        costs = [q.cost_per_accepted for q in (before, after)]
+        if all(c is not None for c in costs):
+            lines.append(f"cost per accepted answer: {format_usd(costs[0] or 0)} → {format_usd(costs[1] or 0)}")
+    return lines
