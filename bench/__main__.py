@@ -1,4 +1,4 @@
-"""``python -m bench [fingerprint] [nearindex] [prepare] [budget] [crowd] [guard] [plate] [fleet]``: benchmarks."""
+"""``python -m bench [NAME …]``: named benchmarks (all when none is named; see BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from bench import (
     nearindex_lookup,
     plate_reader,
     prepare_saving,
+    workload,
 )
 
 BENCHMARKS = {
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "guard": guard_reserve.run,
     "plate": plate_reader.run,
     "fleet": fleet.run,
+    "workload": workload.run,
 }
 
 
