@@ -19,8 +19,8 @@ from telegram.ext import (
 
 from bot.chat import admin, commands, handlers, money, workorders
 from bot.chat.status import RateBudget
-from bot.runtime.services import Wiring, build_services, close_services
 from bot.quality import telegram as quality
+from bot.runtime.services import Wiring, build_services, close_services
 from bot.runtime.settings import AppSettings
 from bot.updates import ChatOrderedProcessor
 

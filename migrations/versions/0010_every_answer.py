@@ -1,7 +1,7 @@
 """every tier's answer: parsed analysis, score, reasons, plate evidence, purpose and arm on model_calls
 
 Revision ID: every_answer
-Revises: 0009_card_owner
+Revises: fleet_state
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "every_answer"
-down_revision: str | None = "0009_card_owner"
+down_revision: str | None = "fleet_state"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
