@@ -75,10 +75,15 @@ QUALITY = {
 PROVIDER = {"ollama": "ollama", "gemini": "gemini", "claude": "anthropic", "grok": "xai"}
 POLICY = {"ollama": ollama.IMAGE_POLICY, "gemini": gemini.IMAGE_POLICY, "claude": claude.IMAGE_POLICY,
           "grok": openai_compat.IMAGE_POLICY}  # fmt: skip
-CASCADES = {
-    "CASCADE default (local, Gemini, Claude, Grok)": "ollama:0.80,gemini:0.70,claude:0.80,grok",
-    "cloud only (Gemini, Claude)": "gemini:0.70,claude",
-}
+DEFAULT = "ollama:0.80,gemini:0.70,claude:0.80,grok"  # PipelineSettings.cascade
+# (configuration, CASCADE, plate reader and register on)
+CONFIGURATIONS = (
+    ("CASCADE default, cache + register", DEFAULT, True),
+    ("CASCADE default, cache only", DEFAULT, False),
+    ("gemini:0.70,claude, cache + register", "gemini:0.70,claude", True),
+    ("gemini:0.85,claude, cache only", "gemini:0.85,claude", False),
+    ("claude alone, cache only", "claude", False),
+)
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,8 @@ class Tally:
     sources: Counter[str] = field(default_factory=Counter)
     asked: int = 0  # photos a model was asked about
     escalated: int = 0  # of those, photos that needed a second tier
-    by_kind: Counter[str] = field(default_factory=Counter)
+    right_by: Counter[str] = field(default_factory=Counter)  # accurate answers per source ("model" by tier)
+    by: Counter[str] = field(default_factory=Counter)
 
 
 def make_units(rng: random.Random) -> list[Unit]:
@@ -228,9 +234,11 @@ async def run_week(shots: list[Shot], cascade: str, *, reader: bool, fresh: bool
                 tally.photos += 1
                 tally.cost += receipt.cost_micro_usd
                 tally.sources[receipt.source] += 1
-                tally.by_kind[shot.kind] += 1
                 right = not disagreement(result.analysis, shot.unit.truth(shot.fault))
                 tally.right += right
+                where = receipt.source if receipt.source != "model" else f"model: {receipt.tier}"
+                tally.by[where] += 1
+                tally.right_by[where] += right
                 if receipt.source == "model":
                     tally.asked += 1
                     tally.escalated += sum(a.analysis is not None for a in receipt.attempts) > 1
@@ -241,36 +249,36 @@ async def run_week(shots: list[Shot], cascade: str, *, reader: bool, fresh: bool
 
 
 def _row(name: str, t: Tally, baseline: Tally) -> list[object]:
-    per_photo = t.cost / t.photos
     saving = 1 - t.cost / baseline.cost if baseline.cost else 0.0
     return [
-        name, format_usd(round(per_photo)), f"{saving:+.0%}" if t is not baseline else "—",
+        name, format_usd(round(t.cost * 1000 / t.photos)), f"{saving:.0%}" if t is not baseline else "—",
         f"{t.sources['cache'] / t.photos:.0%}", f"{t.sources['register'] / t.photos:.0%}",
         f"{t.escalated / t.asked:.0%} of {t.asked}" if t.asked else "–", f"{t.right / t.photos:.1%}",
     ]  # fmt: skip
 
 
-async def _all() -> tuple[list[Shot], list[list[object]]]:
+async def _all() -> tuple[list[Shot], list[list[object]], list[list[object]]]:
     shots = make_week(random.Random(SEED))
     baseline_model = "claude"  # COST_BASELINE_MODEL's default, claude-haiku-5-5, is the Claude tier's model
     baseline = await run_week(shots, baseline_model, reader=False, fresh=True)
-    rows = [_row("every photo to COST_BASELINE_MODEL (claude-haiku-5-5)", baseline, baseline)]
-    for name, cascade in CASCADES.items():
-        rows.append(_row(f"{name}, cache + register + plate", await run_week(shots, cascade, reader=True, fresh=False),
-                         baseline))  # fmt: skip
-    default = CASCADES[next(iter(CASCADES))]
-    no_plate = await run_week(shots, default, reader=False, fresh=False)
-    rows.append(_row("CASCADE default, no plate reader (cache only)", no_plate, baseline))
-    return shots, rows
+    runs = {"every photo to COST_BASELINE_MODEL (claude-haiku-5-5)": baseline}
+    for name, cascade, reader in CONFIGURATIONS:
+        runs[name] = await run_week(shots, cascade, reader=reader, fresh=False)
+    rows = [_row(name, t, baseline) for name, t in runs.items()]
+    where = [[name, source, n, f"{t.right_by[source] / n:.0%}"] for name, t in runs.items() for source, n in
+             sorted(t.by.items())]  # fmt: skip
+    return shots, rows, where
 
 
 def run(*_: Any) -> None:
-    shots, rows = asyncio.run(_all())
+    shots, rows, where = asyncio.run(_all())
     kinds = Counter(s.kind for s in shots)
     print(f"{len(shots)} photos over {len(DAYS)} days: " + ", ".join(f"{k} {v}" for k, v in kinds.items())
           + f"; {sum(1 for s in shots if s.fault)} show a fault code")  # fmt: skip
     print_table(
         "A plant's first week: cost per photo, hit rates, escalation and accuracy vs every photo to the baseline",
-        ["configuration", "cost/photo", "vs baseline", "cache hits", "register hits", "escalated", "accurate"],
+        ["configuration", "$/1000 photos", "saving", "cache hits", "register hits", "escalated", "accurate"],
         rows,
     )
+    print_table("Where the answers came from, and how often each was right", ["configuration", "answered by",
+                "photos", "accurate"], where)  # fmt: skip
