@@ -114,6 +114,27 @@ async def test_an_admin_corrects_by_replying_and_the_corrected_work_order_is_fil
     )
 
 
+async def test_a_blocked_admin_a_lost_photo_and_a_failed_status_edit_lose_no_work_order(start_bot: Any) -> None:
+    bot = await start_bot(cascade="gemini", review_priorities="urgent", admin_user_ids=[1001, ADMIN])
+    bot.telegram.block_user(1001)  # one admin blocked the bot: the other is still asked
+    bot.providers.script("gemini", good(**URGENT))
+    card = await create(bot, ANN, 306)
+    await bot.last_text(ANN, lambda t: "waits for an admin" in t)
+    again = next(b for b in card.buttons if b.startswith("wo:c:"))
+    bot.telegram.press_button(ANN, card.message_id, again, strict=False)  # a redelivered press while waiting
+    await bot.last_text(ANN, lambda t: "still waiting" in t)
+    asked = await review_message(bot)
+    bot.telegram.fail_next("getFile", 500, "Internal Server Error")  # the photo cannot be fetched any more
+    bot.telegram.fail_next("editMessageText", 400, "Bad Request: message to edit not found")  # nor the status
+    bot.telegram.press_button(ADMIN, asked.message_id, next(b for b in asked.buttons if b.startswith("rv:a:")))
+    created = await bot.last_text(ANN, lambda t: t.startswith("✅ Work order"))  # a new reply to the card instead
+    assert "created in the built-in work-order list" in created
+    async with bot.services.sessions() as session:
+        photos = (await session.scalars(select(LocalWorkOrder.photo))).all()
+    assert photos == [None], "filed without the photo rather than not at all"
+    assert len(await reviews(bot)) == 1
+
+
 async def test_a_low_score_holds_only_below_the_bar_and_admins_file_their_own(start_bot: Any) -> None:
     bot = await start_bot(cascade="gemini", review_below_score=0.7)
     bot.providers.script("gemini", good(confidence=0.95), good(confidence=0.95))
