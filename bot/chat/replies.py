@@ -26,6 +26,7 @@ ADMIN_COMMANDS: dict[str, str] = {
     "grant": N_("/grant USER_ID DAYS – unlimited photos for a user"),
     "refund": N_("/refund CHARGE_ID – refund a Stars payment"),
     "outbox": N_("/outbox – work orders waiting to be delivered"),
+    "reviews": N_("/reviews – work orders waiting for an admin's approval"),
 }
 
 

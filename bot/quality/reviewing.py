@@ -104,8 +104,8 @@ async def maybe_hold(
     return True
 
 
-async def _ask_admins(services: Services, bot: Bot, held: review.Held) -> None:
-    for admin in services.settings.bot.admin_user_ids:
+async def _ask_admins(services: Services, bot: Bot, held: review.Held, *, only: int | None = None) -> None:
+    for admin in [only] if only is not None else services.settings.bot.admin_user_ids:
         tr = await services.translator(admin)
         buttons = [
             InlineKeyboardButton(tr.gettext(APPROVE), callback_data=f"{PREFIX}:a:{held.id}"),
@@ -133,6 +133,21 @@ def _details(held: review.Held) -> str:
     fields = {"serial_number": a.serial_number, "condition": a.condition, "fault_codes": ", ".join(a.fault_codes)}
     lines += [f"{name}: {html.escape(str(value))}" for name, value in fields.items() if value]
     return "\n".join(lines)
+
+
+async def reviews_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reviews (admins): the work orders still waiting, each sent again with its Approve / Correct buttons."""
+    message = update.effective_message
+    assert message is not None
+    services = _services(context)
+    async with services.sessions() as session:
+        held = await review.waiting(session)
+    if not held:
+        await message.reply_text("No work order is waiting for review.")
+        return
+    await message.reply_text(f"{len(held)} work order(s) waiting for review:")
+    for item in held:
+        await _ask_admins(services, context.bot, item, only=message.chat_id)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

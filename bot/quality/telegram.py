@@ -160,11 +160,13 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Before the bot's catch-all: /quality, the vote buttons and replies to cards."""
+    from bot.chat import admin
     from bot.quality import reviewing  # here: it imports bot.chat.workorders
     from bot.quality.commands import quality_command, whatif_command  # here: bot.chat.admin imports handlers
 
     app.add_handler(CommandHandler("quality", quality_command))
     app.add_handler(CommandHandler("whatif", whatif_command))
+    app.add_handler(CommandHandler("reviews", admin.admin_only(reviewing.reviews_command)))
     app.add_handler(CallbackQueryHandler(on_vote, pattern=rf"^{buttons.PREFIX}:[rw]:"))
     app.add_handler(CallbackQueryHandler(reviewing.on_button, pattern=rf"^{reviewing.PREFIX}:[ac]:[0-9]{{1,12}}$"))
     app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply))

@@ -83,7 +83,7 @@ def build_application(settings: AppSettings, *, wiring: Wiring | None = None) ->
 
 def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(TypeHandler(Update, handlers.gate), group=-1)
-    commands.register(app, admin_commands=[*admin.COMMANDS, "outbox", "quality", "whatif"])
+    commands.register(app, admin_commands=[*admin.COMMANDS, "outbox", "quality", "whatif", "reviews"])
     app.add_handler(MessageHandler(filters.PHOTO | IMAGE_DOCUMENT, handlers.on_photo))
     app.add_handler(CallbackQueryHandler(handlers.on_recheck, pattern=r"^r[ecn]:"))
     app.add_handler(CallbackQueryHandler(workorders.on_button, pattern=r"^wo:[cd]:"))

@@ -18,6 +18,7 @@ from tests.fakes.telegram_updates import image_size
 ADMIN_COMMANDS = [
     "/budget", "/budget daily 0", "/budget user 42 1.00", "/budget alert 10", "/cost", "/cost all",
     f"/grant {ANN} 30", "/refund stxANY", "/outbox", "/outbox retry 1", "/quality", "/whatif 30d ollama:0.9,claude",
+    "/reviews",
 ]  # fmt: skip
 
 

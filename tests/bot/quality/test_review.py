@@ -66,6 +66,11 @@ async def test_an_urgent_work_order_waits_for_an_admin_and_approval_files_it(sta
     await bot.telegram.wait_for(lambda: "Only admins can review work orders." in _answers(bot))
     assert await outbox(bot) == []
 
+    bot.telegram.send_command(ADMIN, "/reviews")  # the waiting list, each again with its buttons
+    again = await bot.telegram.wait_for(
+        lambda: (m := bot.telegram.last_message(ADMIN)) is not None and m.message_id > asked.message_id + 1 and m
+    )  # after "1 work order(s) waiting for review:"
+    assert again.plain == asked.plain and again.buttons == asked.buttons
     bot.telegram.press_button(ADMIN, asked.message_id, approve)
     created = await bot.last_text(ANN, lambda t: t.startswith("✅ Work order"))
     assert "created in the built-in work-order list" in created
@@ -75,12 +80,14 @@ async def test_an_urgent_work_order_waits_for_an_admin_and_approval_files_it(sta
     assert (row.priority, row.reporter_id, row.serial_number) == ("urgent", ANN, None), "unverified: not a field"
     [held] = await reviews(bot)
     assert (held.state, held.decided_by) == (review.APPROVED, ADMIN)
-    bot.telegram.press_button(ADMIN, asked.message_id, approve, strict=False)  # a second tap: filed once
+    bot.telegram.press_button(ADMIN, again.message_id, approve, strict=False)  # a second tap: filed once
     await bot.telegram.wait_for(lambda: any("already decided" in a for a in _answers(bot)))
     assert len(await outbox(bot)) == 1
     async with bot.services.sessions() as session:
         votes = (await session.scalars(select(Feedback))).all()
     assert [(f.kind, f.user_id, f.verdict) for f in votes] == [("vote", ADMIN, "right")], "a label for /quality"
+    bot.telegram.send_command(ADMIN, "/reviews")
+    await bot.last_text(ADMIN, lambda t: t == "No work order is waiting for review.")
 
 
 async def test_an_admin_corrects_by_replying_and_the_corrected_work_order_is_filed(start_bot: Any) -> None:
