@@ -6,7 +6,7 @@ a ``queueing_lock`` keeps a slow tick from piling up behind itself).
 | --------------------- | ----------------------- | -------------------------------------------------------- |
 | ``plc.update``        | deferred by the ingress | one update through the handlers (``FleetRunner.run``)    |
 | ``plc.album``         | deferred by the ingress | an album's items from the inbox, then the first one runs |
-| ``plc.outbox``        | every 10 s              | work orders due for delivery                             |
+| ``plc.outbox``        | every ``OUTBOX_POLL_S`` | work orders due for delivery                             |
 | ``plc.alerts``        | every 5 min             | admin alerts (deduplicated per day in the database)      |
 | ``plc.purge``         | hourly                  | finished inbox rows past any redelivery, old cards, jobs |
 | ``plc.retry_stalled`` | every 5 s               | jobs of a worker that stopped beating: run again         |
@@ -48,6 +48,7 @@ class Worker:
     albums: CollectedAlbums
     album_wait_s: float
     stalled_after_s: float
+    outbox_poll_s: float = 10.0
 
     @property
     def services(self) -> Services:
@@ -65,7 +66,7 @@ def register(worker: Worker) -> None:
     async def album(context: JobContext, chat_id: int, group_id: str) -> None:
         await collect_album(worker, chat_id, group_id, retried=_retried(context))
 
-    @queue.periodic(cron="* * * * * */10", periodic_id="outbox")
+    @queue.periodic(cron=every(worker.outbox_poll_s), periodic_id="outbox")
     @queue.task(name="plc.outbox", queueing_lock="plc.outbox")
     async def outbox(timestamp: int) -> None:
         await workorders.deliver(worker.services, worker.application.bot)
@@ -91,6 +92,17 @@ def register(worker: Worker) -> None:
     @queue.task(name="plc.retry_stalled", queueing_lock="plc.retry_stalled")
     async def retry_stalled(timestamp: int) -> None:
         await retry_stalled_jobs(queue, worker.stalled_after_s)
+
+
+def every(seconds: float) -> str:
+    """Cron (with Procrastinate's sixth, seconds column) for about every ``seconds``: seconds below a minute,
+    whole minutes below an hour, else hourly."""
+    whole = max(1, round(seconds))
+    if whole < 60:
+        return f"* * * * * */{whole}"
+    if whole < 3600:
+        return f"*/{whole // 60} * * * *"
+    return "0 * * * *"
 
 
 def _retried(context: JobContext) -> bool:

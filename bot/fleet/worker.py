@@ -50,7 +50,9 @@ async def run_worker(settings: AppSettings, *, name: str) -> int:
     slots = PgTierSlots(state, per_tier=fleet.tier_max_concurrent, lease_s=settings.pipeline.request_timeout_s + 60)
     wiring = Wiring(runner=runner, albums=albums, rate_limiter=rate, breakers=breakers, tier_slots=slots)
     application = build_application(settings, wiring=wiring)
-    worker = Worker(queue, application, runner, albums, fleet.album_wait_s, fleet.fleet_stalled_after_s)
+    worker = Worker(
+        queue, application, runner, albums, fleet.album_wait_s, fleet.fleet_stalled_after_s, fleet.outbox_poll_s
+    )
     register(worker)
     try:
         async with application:
