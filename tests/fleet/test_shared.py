@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.fleet.shared import PgBreakers, PgTierSlots, TokenBucket
+from bot.fleet.shared import PgBreakers, PgTierSlots, SharedRate, TokenBucket
 from bot.runtime.db import make_engine, make_sessionmaker
 
 
@@ -89,3 +89,22 @@ async def test_a_bucket_refills_with_time(pg_sessions: async_sessionmaker[AsyncS
     async with pg_sessions.begin() as session:  # a second passes
         await session.execute(text("UPDATE fleet_buckets SET updated_at = updated_at - interval '1 second'"))
     assert await bucket._try() == 0
+
+
+async def test_only_calls_naming_a_chat_take_a_token(pg_sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Telegram's 30 msg/s counts messages to chats; getMe, getFile and the like pass freely."""
+    bucket = TokenBucket(pg_sessions, "telegram", rate=1 / 3600, burst=2)
+    rate = SharedRate(bucket, messages_per_s=1000)
+    sent: list[str] = []
+
+    async def call(endpoint: str, data: dict[str, object]) -> bool:
+        sent.append(endpoint)
+        return True
+
+    for endpoint, data in (("sendMessage", {"chat_id": 42, "text": "hi"}), ("getMe", {})):
+        await rate.process_request(
+            callback=call, args=(endpoint, data), kwargs={}, endpoint=endpoint, data=data, rate_limit_args=None
+        )
+    assert sent == ["sendMessage", "getMe"]
+    assert await bucket._try() == 0, "getMe left the second token"
+    assert await bucket._try() > 3000
