@@ -12,6 +12,7 @@ import numpy
 import PIL
 
 from bench import (
+    bombs,
     budget_overshoot,
     crowd,
     fingerprint_speed,
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "plate": plate_reader.run,
     "fleet": fleet.run,
     "workload": workload.run,
+    "bombs": bombs.run,
 }
 
 

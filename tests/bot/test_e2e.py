@@ -47,7 +47,9 @@ async def test_photo_gets_status_then_a_card_with_receipt(start_bot: Any) -> Non
     assert message is not None
     history = [m for m in message.history]
     assert history[0].startswith("🔎 Analyzing"), "a status message once a model is needed"
-    assert len(history) == 2, "stages faster than SLOW_STAGE_S cost no progress edit (bot/chat/status.py)"
+    # the card replaces the status; in between only progress lines (none unless a stage took SLOW_STAGE_S,
+    # which on a loaded machine can happen: their policy is tested in test_status without a clock race)
+    assert history[-1] == card and all(h.startswith("🔎") for h in history[:-1])
     for expected in ("VFD — Allen-Bradley PowerFlex 525", "A1B2C3D4", "F004", "480 V", "What to do", "Safety"):
         assert expected in card
     assert "Gemini · confidence" in card and "$0.0" in card and "2 tiers tried" in card

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,12 +25,17 @@ def finished(text: str) -> bool:
 
 async def test_two_chats_interleaved_keep_their_own_order_and_neither_waits(start_bot: Any) -> None:
     bot = await start_bot(cascade="gemini")
-    bot.providers.script("gemini", Text(analysis_json(), delay=1.5))
+    model_answers = threading.Event()  # Gemini answers Ann's photo only after Bob has his reply
+    bot.providers.script("gemini", Text(analysis_json(), hold=model_answers))
     bot.telegram.send_photo(ANN, make_photo(1))
     bot.telegram.send_command(ANN, "/help")  # must wait for Ann's photo: her chat is in order
     bot.telegram.send_command(BOB, "/help")  # must not: another chat
-    await bot.last_text(BOB, lambda t: HELP in t)
-    assert all("PowerFlex" not in (m.plain or "") for m in bot.telegram.bot_messages(ANN)), "Bob did not wait"
+    try:
+        await bot.last_text(BOB, lambda t: HELP in t)  # times out (fails) if Bob waited for Ann's model call
+        assert all("PowerFlex" not in (m.plain or "") for m in bot.telegram.bot_messages(ANN))
+        assert not any(HELP in (m.plain or "") for m in bot.telegram.bot_messages(ANN)), "Ann's /help jumped ahead"
+    finally:
+        model_answers.set()
     await bot.last_text(ANN, lambda t: HELP in t)
     ann = [m.plain or "" for m in bot.telegram.bot_messages(ANN)]
     assert "Allen-Bradley" in ann[0] and HELP in ann[1]

@@ -36,6 +36,9 @@ class Recorded:
         return {k: v[-1] for k, v in parsed.items()}
 
 
+HOLD_LIMIT_S = 30.0
+
+
 @dataclass
 class Reply:
     status: int = 200
@@ -44,6 +47,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
     delay: float = 0.0  # seconds to wait before answering (a hang past the client's timeout)
+    hold: threading.Event | None = None  # answer only once the test sets it (at most HOLD_LIMIT_S): no race on time
 
 
 Handler = Callable[[Recorded, "re.Match[str]"], Reply]
@@ -110,6 +114,8 @@ class FakeServer:
                 with fake._lock:
                     fake.calls.append(recorded)
                 reply = fake._dispatch(recorded)
+                if reply.hold is not None:
+                    reply.hold.wait(HOLD_LIMIT_S)
                 if reply.delay:
                     time.sleep(reply.delay)
                 payload = reply.body

@@ -94,6 +94,7 @@ class Text:
     cached_input_tokens: int = 0
     model: str | None = None
     delay: float = 0.0
+    hold: threading.Event | None = None  # answer only once set: for tests about what happens meanwhile
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,7 @@ def _render(provider: str, scripted: Scripted, model: str) -> Reply:
     if isinstance(scripted, Fail):
         headers = {"Retry-After": scripted.retry_after} if scripted.retry_after is not None else {}
         return Reply(scripted.status, json=_error_body(provider, scripted), headers=headers, delay=scripted.delay)
-    return Reply(200, json=_RENDER_OK[provider](scripted, model), delay=scripted.delay)
+    return Reply(200, json=_RENDER_OK[provider](scripted, model), delay=scripted.delay, hold=scripted.hold)
 
 
 def _key_ok(provider: str, headers: dict[str, str]) -> bool:
