@@ -111,9 +111,9 @@ async def test_kill_9_mid_analysis_then_restart_answers_the_photo_and_charges_it
         providers.script("gemini", Text(analysis_json(), delay=20))  # the first attempt never gets its answer
         first = start_process(telegram, providers, tmp_path)
         try:
-            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=60)
+            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=120)  # see the import note above
             telegram.send_photo(42, make_photo(1))
-            await telegram.wait_for(lambda: providers.calls("gemini"), timeout=60)
+            await telegram.wait_for(lambda: providers.calls("gemini"), timeout=120)
         finally:
             first.kill()  # SIGKILL: no shutdown code runs
             first.communicate(timeout=60)
@@ -124,7 +124,7 @@ async def test_kill_9_mid_analysis_then_restart_answers_the_photo_and_charges_it
 
         second = start_process(telegram, providers, tmp_path)
         try:
-            await telegram.wait_for(lambda: "Allen-Bradley" in last_text(telegram), timeout=60)
+            await telegram.wait_for(lambda: "Allen-Bradley" in last_text(telegram), timeout=120)
         finally:
             stop(second)
         messages = telegram.bot_messages(42)
