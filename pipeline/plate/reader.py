@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.plate.extract import extract
+from pipeline.plate.orientation import page_angle, upright
 from pipeline.plate.types import OcrLine, PlateFields, PlateReading
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,11 @@ class PlateReader:
         scaled, factor = _shrink(image, self.max_side)
         pixels = np.asarray(scaled.convert("RGB"))[:, :, ::-1]  # OpenCV order (BGR)
         with self._run_lock:
-            output = engine(pixels)
+            output, labels = _run(engine, pixels)
         lines = _lines(output, factor)
-        return PlateReading(lines, extract(lines), int((time.perf_counter() - started) * 1000))
+        angle = page_angle(lines, labels)
+        took = int((time.perf_counter() - started) * 1000)
+        return PlateReading(lines, extract(upright(lines, angle)), took, angle)
 
     def warm_up(self) -> None:
         """Load the models now (the CLI and benchmarks, so the first photo's time is not the load time)."""
@@ -76,6 +79,24 @@ class PlateReader:
             if self._engine is None:
                 self._engine = _build_engine(self.threads)
         return self._engine
+
+
+def _run(engine: Any, pixels: np.ndarray) -> tuple[Any, list[tuple[str, float]]]:
+    """``engine(pixels)`` step by step, keeping the direction classifier's label of each box that has text.
+
+    The engine's output drops those labels; ``page_angle`` needs them. These are the steps of
+    ``RapidOCR.__call__`` in the pinned rapidocr (3.10); ``test_plate_reader`` reads turned plates through here,
+    so a change in the engine's steps fails a test rather than silently losing the orientation.
+    """
+    original = engine.load_img(pixels)
+    image, record = engine.preprocess_img(original)
+    det, cls, rec, crops = engine.run_ocr_steps(image, record)
+    texts = list(rec.txts or ())
+    found = list(cls.cls_res or ()) if cls.cls_res is not None else []
+    labels = [(str(found[i][0]), float(found[i][1])) if i < len(found) else ("0", 0.0) for i in range(len(texts))]
+    kept = [label for text, label in zip(texts, labels, strict=True) if str(text).strip()]
+    output = engine.build_final_output(original, det, cls, rec, crops, record)
+    return output, kept
 
 
 def _build_engine(threads: int) -> Any:

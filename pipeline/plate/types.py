@@ -96,6 +96,7 @@ class PlateReading:
     lines: tuple[OcrLine, ...]
     fields: PlateFields
     duration_ms: int = 0
+    angle: int = 0  # how far the photo was turned (anticlockwise); fields were read from the upright boxes
 
     @property
     def text(self) -> str:
@@ -106,4 +107,5 @@ class PlateReading:
             "lines": [line.to_json() for line in self.lines],
             "fields": self.fields.to_json(),
             "duration_ms": self.duration_ms,
+            "angle": self.angle,
         }

@@ -99,3 +99,15 @@ async def test_reads_in_a_worker_thread_one_photo_at_a_time(plate_reader: MemoRe
     assert peak == 1, "the memory bound: one photo in the engine at a time"
     assert loop_thread not in threads
     assert ticks >= 5, "the event loop kept serving while the photos were read"
+
+
+LABEL_ABOVE_VALUE = ("ABB", "Serial number", "3GBP161410", "Type", "M3BP 160MLA 4", "11 kW 690 V")
+
+
+@pytest.mark.parametrize("angle", [0, 90, 180, 270])
+def test_a_plate_photographed_sideways_or_upside_down(plate_reader: MemoReader, angle: int) -> None:
+    """Labels above their values: read in the photo's own frame, a 270° photo paired "Serial number" with the
+    model's value. The boxes are turned upright first (pipeline/plate/orientation.py)."""
+    reading = plate_reader.read_sync(image(render(Plate(LABEL_ABOVE_VALUE, angle=angle))))
+    assert reading.angle == angle
+    assert (reading.fields.serial, reading.fields.model) == ("3GBP161410", "M3BP 160MLA 4")
