@@ -3,11 +3,13 @@ what a ``kill -9`` in the middle of an analysis leaves behind (bot/updates/recov
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from tests.bot.conftest import TOKEN
@@ -107,8 +109,9 @@ def test_run_with_a_rejected_token_says_so_in_one_sentence(tmp_path: Path) -> No
 
 
 async def test_kill_9_mid_analysis_then_restart_answers_the_photo_and_charges_it_once(tmp_path: Path) -> None:
+    held = threading.Event()  # the first attempt's model call never answers
     with FakeTelegram(token=TOKEN) as telegram, FakeProviders() as providers:
-        providers.script("gemini", Text(analysis_json(), delay=20))  # the first attempt never gets its answer
+        providers.script("gemini", Text(analysis_json(), hold=held))
         first = start_process(telegram, providers, tmp_path)
         try:
             await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=120)  # see the import note above
@@ -117,6 +120,7 @@ async def test_kill_9_mid_analysis_then_restart_answers_the_photo_and_charges_it
         finally:
             first.kill()  # SIGKILL: no shutdown code runs
             first.communicate(timeout=60)
+            held.set()
         assert "Analyzing" in last_text(telegram)
         with sqlite3.connect(tmp_path / "run.db") as db:
             assert db.execute("SELECT free_used FROM users WHERE id = 42").fetchone() == (1,), "reserved, not settled"
@@ -136,3 +140,40 @@ async def test_kill_9_mid_analysis_then_restart_answers_the_photo_and_charges_it
             assert db.execute("SELECT count(*) FROM update_inbox WHERE NOT done").fetchone() == (0,)
             unsettled = "SELECT count(*) FROM spend_reservations WHERE settled_at IS NULL"
             assert db.execute(unsettled).fetchone() == (0,), "the dead call's budget estimate was released"
+
+
+async def test_kill_9_mid_album_then_restart_answers_the_album_once(tmp_path: Path) -> None:
+    """An album is several updates (one per photo) answered by its first: after a crash all of them come back
+    from the inbox, and the restarted bot must rebuild one album from them, not answer each photo alone."""
+    held = threading.Event()  # the first attempt's model call never answers
+    with FakeTelegram(token=TOKEN) as telegram, FakeProviders() as providers:
+        providers.script("gemini", Text(analysis_json(), hold=held))
+        first = start_process(telegram, providers, tmp_path)
+        try:
+            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=120)
+            telegram.send_photo(42, make_photo(21), caption="pump 3", media_group_id="g-crash")
+            telegram.send_photo(42, make_photo(22), media_group_id="g-crash")
+            await telegram.wait_for(lambda: providers.calls("gemini"), timeout=120)
+        finally:
+            first.kill()  # SIGKILL: no shutdown code runs
+            first.communicate(timeout=60)
+            held.set()
+        with sqlite3.connect(tmp_path / "run.db") as db:
+            assert db.execute("SELECT count(*) FROM update_inbox WHERE NOT done").fetchone() == (2,)
+
+        second = start_process(telegram, providers, tmp_path)
+        try:
+            await telegram.wait_for(lambda: "Allen-Bradley" in last_text(telegram), timeout=120)
+            await telegram.wait_for(lambda: len(providers.calls("gemini")) >= 2, timeout=30)
+        finally:
+            stop(second)
+        calls = providers.calls("gemini")
+        assert len(calls) == 2, "the album was analysed once more, as one request"
+        parts = calls[1].json()["contents"][0]["parts"]
+        assert sum(1 for p in parts if "inlineData" in p or "inline_data" in p) == 2, "both photos, one request"
+        assert "pump 3" in json.dumps(parts), "the album's caption survived the restart"
+        messages = telegram.bot_messages(42)
+        assert len(messages) == 1, [m.plain for m in messages]
+        with sqlite3.connect(tmp_path / "run.db") as db:
+            assert db.execute("SELECT free_used FROM users WHERE id = 42").fetchone() == (1,), "one album, once"
+            assert db.execute("SELECT count(*) FROM update_inbox WHERE NOT done").fetchone() == (0,)
