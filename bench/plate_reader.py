@@ -28,6 +28,7 @@ from bench._common import REPO_ROOT, print_table
 from pipeline.intake import load_photo
 from pipeline.plate import PlateReader, PlateReading
 from pipeline.plate.evidence import check
+from pipeline.plate.extract import extract
 from pipeline.plate.normal import norm
 from pipeline.plate.register import Enrolment, Register
 from tests.plate import INSPECTION, NAMEPLATES, Plate, render
@@ -48,6 +49,7 @@ def run() -> None:
     reader.warm_up()
     _throughput(reader)
     _accuracy(reader)
+    _turned(reader)
 
 
 # ---- time and memory by text lines ------------------------------------------------------------------------
@@ -210,6 +212,38 @@ def _accuracy(reader: PlateReader) -> None:
             ["second shot of a registered unit found", matched, matched + missed],
             ["false matches (target 0)", false_matches, pairs],
         ],
+    )
+
+
+TURNED = 8  # plates read again photographed sideways and upside down
+
+
+def _turned(reader: PlateReader) -> None:
+    """The first TURNED generated plates at 90/180/270°, labels above their values (the layout where reading
+    order matters): fields extracted from the boxes as they sit in the photo (the baseline, as before
+    pipeline/plate/orientation.py) vs from the boxes turned upright, in the same run."""
+    rows: list[list[object]] = []
+    for angle in (90, 180, 270):
+        found_angle = baseline = now = total = 0
+        for index in range(TURNED):
+            _, _, truth = _labelled(index)
+            lines = (truth.maker or "", "Model", truth.model or "", "Serial number", truth.serial or "")
+            image = Image.open(io.BytesIO(render(Plate(lines, angle=angle)))).convert("RGB")
+            reading = reader.read_sync(image)
+            found_angle += reading.angle == angle
+            as_seen = extract(reading.lines)
+            for want, before, after in (
+                (truth.serial, as_seen.serial, reading.fields.serial),
+                (truth.model, as_seen.model, reading.fields.model),
+            ):
+                total += 1
+                baseline += bool(before) and norm(before or "") == norm(want or "")
+                now += bool(after) and norm(after or "") == norm(want or "")
+        rows.append([f"{angle}°", f"{found_angle}/{TURNED}", f"{baseline}/{total}", f"{now}/{total}"])
+    print_table(
+        f"Turned plates ({TURNED} generated, label lines above value lines): serial+model read exactly",
+        ["photo turned", "angle found", "boxes as in the photo (baseline)", "boxes turned upright (now)"],
+        rows,
     )
 
 
