@@ -212,7 +212,6 @@ class Pipeline:
             if replaces is not None:
                 self.cache.forget(replaces)
 
-        await notify(progress, Progress(stage="done", tier=outcome.tier))
         if outcome.analysis is None:
             free = await self._from_plate(readings, loaded, outcome, request_id, user_id, started, unit)
             if free is not None:
@@ -222,6 +221,7 @@ class Pipeline:
                 reason = "every tier is cooling down or was refused by the budget"
                 raise NoTierAvailable(reason, budget_refused=outcome.budget_refused)
             raise AnalysisFailed(outcome.attempts)
+        await notify(progress, Progress(stage="done", tier=outcome.tier))  # "writing up": only when there is an answer
         receipt = Receipt(
             request_id=request_id,
             source="model",

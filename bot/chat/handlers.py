@@ -20,6 +20,7 @@ from bot.chat import cards, delivery, render, replies, workorders
 from bot.chat.cards import CardTicket
 from bot.chat.evidence import provenance
 from bot.chat.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
+from bot.i18n import translator
 from bot.quality import buttons as quality_buttons
 from bot.quality import telegram as quality_telegram
 from bot.runtime.logs import correlation_id
@@ -37,14 +38,6 @@ TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the cloud Bot API serves files up 
 SOMETHING_WRONG = "😕 Something went wrong on my side. Your free photo was not used; please try again."
 ALBUM_STATUS = "🔎 Analyzing… (collecting the album)"
 COMMAND_FAILED = "😕 Something went wrong on my side. Please try again in a moment."
-NO_TIER = (
-    "😕 I can't analyse photos right now: no analysis service is reachable. Your free photo was not used. "
-    "Please try again in a few minutes."
-)
-ALL_FAILED = (
-    "😕 I couldn't get a reliable reading of this photo from any of my analysis services. Your free photo was "
-    "not used. Please try again, ideally with the label or display filling the frame."
-)
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -323,19 +316,20 @@ async def process(
             await _close(progress)
             log.warning("no tier available for user %s (budget refused: %s)", user_id, exc.budget_refused)
             await _release(services, reservation, update_id)
-            await line.show(render.BUDGET_PAUSED if exc.budget_refused else NO_TIER)
+            await line.show(await _failed(services, user_id, "budget" if exc.budget_refused else "unreachable"))
             return
         except AnalysisFailed as exc:
             await _close(progress)
             log.warning("analysis failed: %s", exc)
             await _release(services, reservation, update_id)
-            await line.show(ALL_FAILED)
+            kind = replies.failure_kind([a.outcome for a in exc.attempts])
+            await line.show(await _failed(services, user_id, kind))
             return
         except Exception:
             await _close(progress)
             log.exception("photo processing failed for user %s", user_id)
             await _release(services, reservation, update_id)
-            await line.show(SOMETHING_WRONG)
+            await line.show(await _failed(services, user_id, "ours"))
             return
         await _close(progress)
         if result.receipt.source != "model":  # cache, register or plate-only answers cost nothing
@@ -361,6 +355,17 @@ async def process(
         )
         if services.sampler is not None:  # after the answer: measurement never delays the technician
             services.sampler.maybe_evaluate(photos, caption, result, user_id=user_id)
+
+
+async def _failed(services: Services, user_id: int, kind: str) -> str:
+    """The failure's text in the user's language; "your free photo was not used" only on the free plan."""
+    try:
+        free_plan = (await services.standing(user_id)).plan == "free"
+        tr = await services.translator(user_id)
+    except Exception:  # the database may be what failed: English, and the sentence that is true for everyone
+        log.warning("could not read the plan or language of user %s", user_id, exc_info=True)
+        free_plan, tr = True, translator("en")
+    return replies.analysis_failed(tr, kind, free_plan=free_plan)
 
 
 async def _close(progress: ProgressEdits | None) -> None:
@@ -463,11 +468,14 @@ async def _answer(
     )
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
-    keyboard = workorders.card_keyboard(token, offer_work_order=not auto, tr=await services.translator(user_id))
-    keyboard = quality_buttons.with_feedback(keyboard, token, tr=await services.translator(user_id))
+    tr = await services.translator(user_id)
+    keyboard = workorders.card_keyboard(token, offer_work_order=not auto, tr=tr)
+    keyboard = quality_buttons.with_feedback(keyboard, token, tr=tr)
     # recorded before the card shows, so a tap on its right/wrong buttons always finds the answer
     await quality_telegram.after_answer(services, token, result, chat_id, user_id=user_id, recheck_of=recheck_of)
-    html = await _with_quota(services, render.card(result.analysis, result.receipt), user_id)
+    admin_view = services.is_admin(user_id) and chat_id == user_id  # cost lines never shown to a group
+    html = render.card(result.analysis, result.receipt, tr=tr, admin=admin_view)
+    html = await _with_quota(services, html, user_id, charged=result.receipt.source == "model")
     try:
         first = await line.first(html, keyboard)  # a quick cache hit: the card is the only message
     except BadRequest:
@@ -494,12 +502,12 @@ async def _answer(
     return True
 
 
-async def _with_quota(services: Services, card: str, user_id: int) -> str:
+async def _with_quota(services: Services, card: str, user_id: int, *, charged: bool) -> str:
     """On the free plan, what is left after this answer goes under the card (when it fits)."""
     standing = await services.standing(user_id)
     if standing.plan != "free":
         return card
-    line = replies.card_quota_line(await services.translator(user_id), standing.free_left)
+    line = replies.card_quota_line(await services.translator(user_id), standing.free_left, charged=charged)
     fits = render.visible_length(card) + render.utf16_len(line) + 2 <= render.MAX_MESSAGE
     return f"{card}\n\n{line}" if fits else card
 

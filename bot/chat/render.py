@@ -15,6 +15,7 @@ from datetime import datetime
 from html import escape, unescape
 
 from bot.chat.evidence import evidence_lines, plate_receipt_line
+from bot.i18n import N_, Translator, translator
 from pipeline.costs import format_usd
 from pipeline.sanitize import clean_text
 from pipeline.types import Analysis, Progress, Receipt
@@ -23,19 +24,26 @@ MAX_MESSAGE = 4096
 MAX_CAPTION = 1024
 _MAX_ITEMS = 8
 
-_CONDITION = {"normal": "✅ Normal", "warning": "⚠️ Warning", "fault": "🛑 Fault", "unknown": "❔ Unknown"}
-_PRIORITY = {"low": "Low", "medium": "Medium", "high": "High", "urgent": "🚨 Urgent"}
+_CONDITION = {
+    "normal": N_("✅ Normal"),
+    "warning": N_("⚠️ Warning"),
+    "fault": N_("🛑 Fault"),
+    "unknown": N_("❔ Condition unknown"),
+}
+_PRIORITY = {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High"), "urgent": N_("🚨 Urgent")}
 _TIER_LABEL = {
-    "ollama": "local model",
+    "ollama": N_("local model"),
     "gemini": "Gemini",
     "grok": "Grok",
     "claude": "Claude",
     "openai": "OpenAI",
 }
+EN = translator("en")
 
 
-def tier_label(tier: str | None) -> str:
-    return _TIER_LABEL.get(tier or "", tier or "?")
+def tier_label(tier: str | None, tr: Translator = EN) -> str:
+    label = _TIER_LABEL.get(tier or "", tier or "?")
+    return tr.gettext(label) if tier == "ollama" else label
 
 
 def status_text(progress: Progress) -> str:
@@ -50,24 +58,28 @@ def status_text(progress: Progress) -> str:
     return "🔎 Analyzing… writing up the result"
 
 
-def card(analysis: Analysis, receipt: Receipt) -> str:
-    """The full reply for one analysis, within Telegram's 4,096 visible characters.
+def card(analysis: Analysis, receipt: Receipt, *, tr: Translator = EN, admin: bool = False) -> str:
+    """The full reply for one analysis, in the reader's language, within Telegram's 4,096 visible characters.
 
-    Composed of small blocks (heading, summary, actions, safety, notes, receipt), each a list of ``Line``s
-    whose HTML is complete on its own line, so cutting lines never leaves a tag open. When the card is too
-    long, the least important lines go first (later actions, then ratings and the summary); safety notes,
-    the heading and the receipt stay.
+    Read top to bottom by a person standing at a machine: what it is; how sure the answer is (a warning first
+    when it is not sure); condition and priority; **safety**; what to do; the identifiers and what the plate
+    confirmed; the details (summary, ratings) folded in an expandable quote; where the answer came from.
+    The cost and the number of tiers tried are for admins (``admin``), not technicians.
+
+    Composed of small blocks, each a list of ``Line``s whose HTML is complete on its own, so cutting lines never
+    leaves a tag open. When the card is too long the least important lines go first (details, later actions);
+    safety notes, the heading, the certainty and the receipt stay.
     """
     blocks = [
-        _heading(analysis),
-        [Line(text, 8.5) for text in evidence_lines(analysis, receipt)],  # what the plate confirms or disputes
-        _summary(analysis),
-        _actions(analysis),
-        _safety(analysis),
-        [Line(n, 7) for n in _notes(receipt)],
-        [Line(f"<i>{escape(receipt_line(receipt))}</i>", 10)],
+        _heading(analysis, receipt, tr),
+        _safety(analysis, tr),
+        _actions(analysis, tr),
+        _identity(analysis, tr) + [Line(text, 8.5) for text in evidence_lines(analysis, receipt)],
+        _details(analysis, tr),
+        [Line(n, 7) for n in _notes(receipt, tr)],
+        [Line(f"<i>{escape(receipt_line(receipt, tr, admin=admin))}</i>", 10)],
     ]
-    return fit(blocks, MAX_MESSAGE)
+    return fit(blocks, MAX_MESSAGE, tr)
 
 
 @dataclass(frozen=True)
@@ -79,45 +91,68 @@ class Line:
     header: bool = False  # a section title, dropped when its section has no line left
 
 
-def _heading(analysis: Analysis) -> list[Line]:
+def _heading(analysis: Analysis, receipt: Receipt, tr: Translator) -> list[Line]:
     title = " ".join(_field(x, 120) for x in (analysis.manufacturer, analysis.model) if x)
     head = _field(analysis.equipment_type, 80)
     lines = [Line(f"<b>🔧 {head}{' — ' + title if title else ''}</b>", 10)]
+    sure = round(receipt.confidence * 100)
+    if receipt.low_confidence:
+        lines.append(
+            Line(tr.gettext("⚠️ <b>Not sure ({percent}%)</b>: check on the equipment before acting.", percent=sure), 10)
+        )
+    state = tr.gettext("{condition} · Priority: {priority}", condition=tr.gettext(_CONDITION[analysis.condition]),
+                       priority=tr.gettext(_PRIORITY[analysis.priority]))  # fmt: skip
+    if not receipt.low_confidence and receipt.source not in ("plate", "register"):
+        state += " · " + tr.gettext("{percent}% sure", percent=sure)
+    lines.append(Line(state, 10))
+    return lines
+
+
+def _identity(analysis: Analysis, tr: Translator) -> list[Line]:
+    lines: list[Line] = []
     if analysis.serial_number:
-        lines.append(Line(f"Serial: <code>{_field(analysis.serial_number, 120)}</code>", 8))
-    lines.append(Line(f"Condition: {_CONDITION[analysis.condition]} · Priority: {_PRIORITY[analysis.priority]}", 10))
+        lines.append(Line(tr.gettext("Serial:") + f" <code>{_field(analysis.serial_number, 120)}</code>", 8))
     if analysis.fault_codes:
         codes = ", ".join(f"<code>{_field(c, 40)}</code>" for c in analysis.fault_codes[:_MAX_ITEMS])
-        lines.append(Line(f"<b>Fault codes:</b> {codes}", 8))
+        label = tr.gettext("Fault codes:")
+        lines.append(Line(f"<b>{label}</b> {codes}", 8))
+    return lines
+
+
+def _details(analysis: Analysis, tr: Translator) -> list[Line]:
+    """The summary and the ratings, folded: one expandable quote (one Line, so its markup is never cut)."""
+    parts: list[str] = []
+    summary = clean_text(analysis.summary)
+    if summary:
+        parts.append(escape(clip_utf16(summary, 1000)))
     if analysis.ratings:
         shown = list(analysis.ratings.items())[:12]
         ratings = " · ".join(f"{_field(k, 40)} {_field(v, 80)}" for k, v in shown)
-        lines.append(Line(f"<b>Ratings:</b> {ratings}", 4))
-    return lines
-
-
-def _summary(analysis: Analysis) -> list[Line]:
-    summary = clean_text(analysis.summary)
-    if not summary:
+        label = tr.gettext("Ratings:")
+        parts.append(f"<b>{label}</b> {ratings}")
+    if not parts:
         return []
-    return [Line(escape(clip_utf16(summary, 1000)), 5.5)]
+    return [Line("<blockquote expandable>" + "\n".join(parts) + "</blockquote>", 5)]
 
 
-def _actions(analysis: Analysis) -> list[Line]:
+def _actions(analysis: Analysis, tr: Translator) -> list[Line]:
     if not analysis.recommended_actions:
         return []
     items = analysis.recommended_actions
-    lines = [Line("<b>What to do</b>", 6, header=True)]
+    title = tr.gettext("What to do")
+    lines = [Line(f"<b>{title}</b>", 6, header=True)]
     lines += [Line(f"{i}. {_field(item, 300)}", 6 - i / 10) for i, item in enumerate(items[:_MAX_ITEMS], 1)]
     if len(items) > _MAX_ITEMS:
-        lines.append(Line(f"… and {len(items) - _MAX_ITEMS} more", 3))
+        more = len(items) - _MAX_ITEMS
+        lines.append(Line(tr.ngettext("… and {n} more", "… and {n} more", more, n=more), 3))
     return lines
 
 
-def _safety(analysis: Analysis) -> list[Line]:
+def _safety(analysis: Analysis, tr: Translator) -> list[Line]:
     if not analysis.safety_notes:
         return []
-    lines = [Line("<b>⚠️ Safety</b>", 9, header=True)]
+    title = tr.gettext("⚠️ Safety first")
+    lines = [Line(f"<b>{title}</b>", 9, header=True)]
     lines += [Line(f"• {_field(note, 300)}", 9 - i / 100) for i, note in enumerate(analysis.safety_notes[:_MAX_ITEMS])]
     return lines
 
@@ -127,31 +162,35 @@ def _field(value: str, limit: int) -> str:
     return escape(clip_utf16(clean_text(value, multiline=False), limit))
 
 
-def receipt_line(receipt: Receipt) -> str:
+def receipt_line(receipt: Receipt, tr: Translator = EN, *, admin: bool = True) -> str:
+    """Where the answer came from and how long it took; the cost and tiers tried only for admins."""
     seconds = f"{receipt.duration_ms / 1000:.1f} s"
-    if receipt.source == "cache":
-        return f"from cache ({tier_label(receipt.tier)} earlier) · confidence {receipt.confidence:.0%} · $0 · {seconds}"
     if receipt.source in ("plate", "register"):
         return plate_receipt_line(receipt, seconds)
+    sure = tr.gettext("{percent}% sure", percent=round(receipt.confidence * 100))
+    source = tier_label(receipt.tier, tr)
+    if receipt.source == "cache":
+        cached = tr.gettext("from an earlier analysis ({source})", source=source)
+        return f"{cached} · {sure} · $0 · {seconds}" if admin else f"{cached} · {sure}"
+    if not admin:
+        return f"{source} · {sure} · {seconds}"
     tried = sum(1 for a in receipt.attempts if not a.outcome.startswith("skipped"))
     extra = f" · {tried} tiers tried" if tried > 1 else ""
-    return (
-        f"{tier_label(receipt.tier)} · confidence {receipt.confidence:.0%} · "
-        f"{format_usd(receipt.cost_micro_usd)} · {seconds}{extra}"
-    )
+    return f"{source} · {sure} · {format_usd(receipt.cost_micro_usd)} · {seconds}{extra}"
 
 
-def _notes(receipt: Receipt) -> list[str]:
+def _notes(receipt: Receipt, tr: Translator) -> list[str]:
     notes: list[str] = []
     if receipt.cache_match == "near" and receipt.cached_at is not None:
         notes.append(
-            f"♻️ This matches a photo analysed on {_when(receipt.cached_at)}. If it is a different unit or the "
-            "display shows something else, tap <b>Re-check</b> for a fresh analysis."
+            tr.gettext(
+                "♻️ This matches a photo analysed on {when}. If it is a different unit or the display shows "
+                "something else, tap <b>Re-check</b> for a fresh analysis.",
+                when=_when(receipt.cached_at),
+            )
         )
-    if receipt.low_confidence:
-        notes.append("⚠️ <b>Low confidence</b>: verify the details on the equipment before acting.")
     if receipt.budget_limited:
-        notes.append("💸 Cloud analysis is paused by today's budget, so this answer may be less certain.")
+        notes.append(tr.gettext("💸 Cloud analysis is paused by today's budget, so this answer may be less certain."))
     return notes
 
 
@@ -159,10 +198,10 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-SHORTENED = "<i>… shortened to fit one message: tap Re-check or see the work order for the rest.</i>"
+SHORTENED = N_("… shortened to fit one message: tap Re-check or see the work order for the rest.")
 
 
-def fit(blocks: list[list[Line]], limit: int) -> str:
+def fit(blocks: list[list[Line]], limit: int, tr: Translator = EN) -> str:
     """Join ``blocks`` (blank line between blocks) within ``limit`` visible UTF-16 units, dropping the lightest
     lines first (the later of equal ones); a note says the card was shortened."""
     lines = [(b, i, line) for b, block in enumerate(blocks) for i, line in enumerate(block)]
@@ -173,7 +212,7 @@ def fit(blocks: list[list[Line]], limit: int) -> str:
             by_block.setdefault(b, []).append(line)
         parts = [ls for ls in by_block.values() if not all(line.header for line in ls)]
         if shortened:
-            parts.insert(len(parts) - 1, [Line(SHORTENED, 0)])
+            parts.insert(len(parts) - 1, [Line(f"<i>{tr.gettext(SHORTENED)}</i>", 0)])
         return "\n\n".join("\n".join(line.html for line in ls) for ls in parts)
 
     text = compose(lines, False)
@@ -290,12 +329,6 @@ def payment_not_credited(problem: str) -> str:
         f"⚠️ Your payment arrived but could not be applied to your account: {problem} An admin has been told "
         "and will refund it. /paysupport for help."
     )
-
-
-BUDGET_PAUSED = (
-    "💸 Cloud analysis is paused: today's spending budget is used up and no local model is available. "
-    "Your free photo was not used. Photos I have already analysed are still answered; please try again tomorrow."
-)
 
 
 def _date(moment: datetime) -> str:

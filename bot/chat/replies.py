@@ -191,8 +191,10 @@ def upgrade_hint(tr: Translator) -> str:
     return tr.gettext("Send /upgrade for unlimited photos.")
 
 
-def card_quota_line(tr: Translator, left: int) -> str:
-    """Under a card on the free plan: what is left after this answer."""
+def card_quota_line(tr: Translator, left: int, *, charged: bool = True) -> str:
+    """Under a card on the free plan: what is left after this answer (``charged``: whether it used one)."""
+    if left == 0 and not charged:
+        return tr.gettext("🎟 No free analyses left; photos I have already analysed stay free. /upgrade for more.")
     if left == 0:
         return tr.gettext("🎟 That was your last free analysis. /upgrade for unlimited photos.")
     return tr.ngettext("🎟 {n} free analysis left.", "🎟 {n} free analyses left.", left, n=left)
@@ -238,3 +240,36 @@ def language_set(tr: Translator) -> str:
 
 def language_unknown(tr: Translator) -> str:
     return tr.gettext("Usage: /language, or /language {codes}", codes=" | ".join([*LANGUAGES, "auto"]))
+
+
+# ---- when a photo gets no answer ------------------------------------------------------------------------------
+def failure_kind(outcomes: list[str]) -> str:
+    """Why no tier answered, from the attempts' outcomes (pure): ``unreadable`` when a model answered but its
+    answer was unusable; ``budget`` when the budget refused the cloud and the rest failed; else ``unreachable``."""
+    tried = [o for o in outcomes if not o.startswith("skipped")]
+    if "bad_output" in tried:
+        return "unreadable"
+    if "skipped_budget" in outcomes:
+        return "budget"
+    return "unreachable"
+
+
+def analysis_failed(tr: Translator, kind: str, *, free_plan: bool) -> str:
+    """What happened, in one or two sentences; whether a free photo was used only for those who have them."""
+    if kind == "budget":
+        text = tr.gettext(
+            "💸 Cloud analysis is paused: today's spending budget is used up and the local model could not answer. "
+            "Photos I have already analysed are still answered; please try again tomorrow."
+        )
+    elif kind == "unreadable":
+        text = tr.gettext(
+            "😕 I couldn't get a reliable reading of this photo. Please try again, ideally with the label or "
+            "display filling the frame."
+        )
+    elif kind == "unreachable":
+        text = tr.gettext("😕 I can't reach my analysis services right now. Please try again in a few minutes.")
+    else:
+        text = tr.gettext("😕 Something went wrong on my side. Please try again.")
+    if free_plan:
+        text += " " + tr.gettext("Your free photo was not used.")
+    return text

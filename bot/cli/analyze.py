@@ -73,7 +73,7 @@ async def analyze_photos(settings: AppSettings, paths: Sequence[Path], *, captio
                     print(f"   {attempt.tier:8} {attempt.outcome:18} {attempt.error or ''}", file=sys.stderr)
                 exit_code = 4
                 continue
-            print(plain(render.card(result.analysis, result.receipt)))
+            print(plain(render.card(result.analysis, result.receipt, admin=True)))
             print("\nReceipt:")
             for attempt in result.receipt.attempts:
                 usage = f"{attempt.usage.input_tokens}+{attempt.usage.output_tokens} tok"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.runtime.models import BudgetChange, BudgetLimit, Payment, User
 from tests.bot.conftest import ADMIN, ANN, BOB
 from tests.conftest import make_photo
-from tests.fakes.providers import good, unauthorized
+from tests.fakes.providers import good, server_error, unauthorized
 from tests.fakes.telegram_updates import image_size
 
 ADMIN_COMMANDS = [
@@ -89,6 +89,20 @@ async def test_when_the_budget_is_spent_the_local_tier_answers_with_a_warning(st
     assert bot.providers.calls("gemini") == []
 
 
+async def test_budget_spent_and_local_model_down_says_so_not_unreadable(start_bot: Any) -> None:
+    """The issue's case: the user was told to fill the frame while the log said skipped_budget."""
+    bot = await start_bot(cascade="ollama:0.9,gemini", daily_budget_usd=Decimal("0"))
+    bot.providers.script("ollama", server_error(500))
+    bot.telegram.send_photo(ANN, make_photo(52))
+    text = await bot.last_text(ANN, finished)
+    assert "today's spending budget is used up" in text and "local model could not answer" in text
+    assert "filling the frame" not in text and "free photo was not used" in text
+    bot.providers.script("ollama", server_error(500))
+    bot.telegram.send_photo(ADMIN, make_photo(53))
+    text = await bot.last_text(ADMIN, finished)
+    assert "today's spending budget is used up" in text and "free photo" not in text, "admins have no free photos"
+
+
 async def test_with_no_local_tier_the_user_is_told_the_budget_stopped_it(start_bot: Any) -> None:
     bot = await start_bot(cascade="gemini", daily_budget_usd=Decimal("0"))
     bot.telegram.send_photo(ANN, make_photo(51))
@@ -127,7 +141,7 @@ async def test_cost_report_with_chart(start_bot: Any) -> None:
     bot.telegram.send_photo(ANN, make_photo(56))
     await bot.last_text(ANN, finished)
     bot.telegram.send_photo(ANN, make_photo(56))
-    await bot.last_text(ANN, lambda t: "from cache" in t)
+    await bot.last_text(ANN, lambda t: "from an earlier analysis" in t)
     bot.telegram.send_command(ADMIN, "/cost 7d")
     photo = await bot.telegram.wait_for(
         lambda: bot.telegram.last_message(ADMIN).kind == "photo" and bot.telegram.last_message(ADMIN)

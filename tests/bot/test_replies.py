@@ -9,6 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from bot.chat import replies
+from bot.i18n import translator
 from bot.runtime.models import User
 from tests.bot.conftest import ADMIN, ANN, BOB
 from tests.conftest import make_photo
@@ -171,3 +175,24 @@ async def test_quota_used_up_reply_is_in_the_users_language(start_bot: Any) -> N
     bot.telegram.send_photo(ANN, make_photo(65))
     text = await bot.last_text(ANN, lambda t: "🔒" in t)
     assert in_order(text, "Você usou suas 0 análises gratuitas", "Análises de fotos ilimitadas", "/paysupport")
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "kind"),
+    [
+        (["unavailable", "skipped_budget"], "budget"),
+        (["skipped_budget"], "budget"),
+        (["bad_output", "skipped_budget"], "unreadable"),
+        (["unavailable", "rate_limited", "auth_error"], "unreachable"),
+        (["skipped_cooldown", "unavailable"], "unreachable"),
+        (["error", "bad_output"], "unreadable"),
+    ],
+)
+def test_failure_kind(outcomes: list[str], kind: str) -> None:
+    assert replies.failure_kind(outcomes) == kind
+
+
+def test_failure_texts_mention_free_photos_only_on_the_free_plan() -> None:
+    tr = translator("es")
+    assert "foto gratuita" in replies.analysis_failed(tr, "budget", free_plan=True)
+    assert "gratuita" not in replies.analysis_failed(tr, "budget", free_plan=False)
