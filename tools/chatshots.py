@@ -21,8 +21,9 @@ from pathlib import Path
 
 from bot.accounts import budget, reports
 from bot.accounts.quota import Standing
-from bot.chat import budget_report, costchart, replies
+from bot.chat import budget_report, costchart, render, replies
 from bot.i18n import translator
+from pipeline.types import Analysis, Attempt, Receipt
 
 WIDTH = 390
 PAGE = """<!doctype html><meta charset="utf-8"><style>
@@ -34,6 +35,9 @@ body {{ margin: 0; background: #c8d9b6; font: 15px/1.35 -apple-system, "Segoe UI
 .photo {{ padding: 3px; }} .photo img {{ width: 100%; border-radius: 12px; display: block; }}
 .caption {{ padding: 5px 7px 2px; }}
 code {{ font-size: 14px; }}
+blockquote {{ margin: 2px 0; padding: 2px 8px; border-left: 3px solid #3a8fd9; background: #eef5fc; }}
+blockquote[expandable] {{ max-height: 3.9em; overflow: hidden; position: relative; }}
+blockquote[expandable]::after {{ content: "▾"; position: absolute; right: 6px; bottom: 0; color: #3a8fd9; }}
 </style><div class="chat">{body}</div>"""
 
 
@@ -76,6 +80,30 @@ def sample_chart(today: date) -> costchart.ChartData:
     )
 
 
+def sample_card(confidence: float) -> tuple[Analysis, Receipt]:
+    """A realistic drive fault as a model answers it, and the receipt of a two-tier cascade."""
+    analysis = Analysis(
+        equipment_type="VFD", manufacturer="Allen-Bradley", model="PowerFlex 525", serial_number="A1B2C3D4",
+        fault_codes=["F004"], condition="fault", priority="high", confidence=confidence,
+        summary="The drive shows F004 (UnderVoltage): the DC bus voltage fell below its minimum, usually a "
+        "supply dip, a lost phase or a failing pre-charge circuit.",
+        ratings={"input": "380-480 V AC 3ph", "power": "7.5 kW", "output current": "17 A"},
+        recommended_actions=["Measure the incoming line voltage on all three phases", "Inspect the DC bus fuses",
+                             "Check the pre-charge contactor", "Reset the fault and watch the DC bus voltage"],
+        safety_notes=["Lock out and tag out, then wait 5 minutes for the DC bus to discharge before opening the "
+                      "drive", "Verify zero voltage at the DC bus terminals with a rated meter"],
+    )  # fmt: skip
+    attempts = [
+        Attempt("ollama", "ollama", "granite3.2-vision:2b", "escalated", confidence=0.4),
+        Attempt("gemini", "google", "gemini-3-flash", "accepted", cost_micro_usd=210, confidence=confidence),
+    ]
+    receipt = Receipt(
+        request_id="r1", source="model", tier="gemini", model="gemini-3-flash", confidence=confidence,
+        cost_micro_usd=210, duration_ms=2400, attempts=attempts, low_confidence=confidence < 0.6,
+    )  # fmt: skip
+    return analysis, receipt
+
+
 def pages(lang: str) -> dict[str, str]:
     tr = translator(lang)
     now = datetime.now(UTC)
@@ -89,7 +117,13 @@ def pages(lang: str) -> dict[str, str]:
         [budget_report.UserCap(5512, "Ana", 12_000, 500_000)],
     )  # fmt: skip
     chart = sample_chart(now.date())
+    sure, unsure = sample_card(0.86), sample_card(0.35)
+    quota_line = replies.card_quota_line(tr, 2)
     return {
+        "card": bubble("📷 (photo of a drive) what size are the DC bus fuses?", mine=True)
+        + bubble(render.card(*sure, tr=tr) + "\n\n" + quota_line),
+        "card-unsure": bubble("📷 (photo of a drive)", mine=True) + bubble(render.card(*unsure, tr=tr)),
+        "card-admin": bubble("📷 (photo of a drive)", mine=True) + bubble(render.card(*sure, tr=tr, admin=True)),
         "help": bubble("/help", mine=True) + bubble(replies.help_text(tr, admin_commands=None, **help_args)),
         "help-admin": bubble("/help", mine=True)
         + bubble(replies.help_text(tr, admin_commands=admin_commands, **help_args)),
