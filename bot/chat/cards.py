@@ -71,6 +71,30 @@ async def take(sessions: async_sessionmaker[AsyncSession], token: str) -> CardTi
         return _ticket(row) if row is not None else None
 
 
+async def settle(
+    sessions: async_sessionmaker[AsyncSession], token: str, field: str, value: str, by_user: int
+) -> CardTicket | None:
+    """The technician read ``field`` on the plate as ``value``: the card's analysis carries it and its work order
+    files it as verified (by that user). None when the card is gone or the field was not in dispute."""
+    async with sessions.begin() as session:
+        row = await session.get(Card, token, with_for_update=True)
+        if row is None or row.analysis is None or row.provenance is None:
+            return None
+        provenance: dict[str, Any] = dict(row.provenance)
+        before: list[dict[str, Any]] = list(provenance.get("disputed", []))
+        disputed = [d for d in before if d.get("field") != field]
+        if len(disputed) == len(before):
+            return None
+        verified: dict[str, str] = dict(provenance.get("verified", {}))
+        unverified: list[str] = list(provenance.get("unverified", []))
+        provenance["disputed"] = disputed
+        provenance["verified"] = {**verified, field: f"technician:{by_user}"}
+        provenance["unverified"] = [f for f in unverified if f != field]
+        row.provenance = provenance
+        row.analysis = {**row.analysis, field: value}
+        return _ticket(row)
+
+
 async def purge(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
     async with sessions.begin() as session:
         result = await session.execute(delete(Card).where(Card.created_at < now - KEEP))

@@ -90,11 +90,17 @@ def provenance(analysis: Analysis, receipt: Receipt) -> dict[str, Any]:
         else:
             unverified.append(name)
     unit = receipt.known_unit
+    disputed = []  # readings the technician can settle with a tap (bot/chat/confirm.py)
+    if receipt.evidence is not None and receipt.source == "model":
+        for item in receipt.evidence.fields:
+            if item.field in IDENTIFIERS and item.status in ("near", "contradicted") and item.plate:
+                disputed.append({"field": item.field, "analysis": item.claimed, "plate": item.plate})
     return {
         "verified": verified,
         "unverified": unverified,
         "asset": unit.asset if unit is not None else None,
         "unit": unit.label if unit is not None else None,
+        "disputed": disputed,
     }
 
 

@@ -16,7 +16,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.accounts import payments, quota, ratelimit
-from bot.chat import cards, delivery, render, replies, workorders
+from bot.chat import cards, confirm, delivery, render, replies, workorders
 from bot.chat.cards import CardTicket
 from bot.chat.evidence import provenance
 from bot.chat.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
@@ -473,6 +473,7 @@ async def _answer(
     keyboard = quality_buttons.with_feedback(keyboard, token, tr=tr)
     # recorded before the card shows, so a tap on its right/wrong buttons always finds the answer
     await quality_telegram.after_answer(services, token, result, chat_id, user_id=user_id, recheck_of=recheck_of)
+    keyboard = confirm.with_rows(keyboard, confirm.rows(token, ticket.provenance, tr))  # disputed identifiers
     admin_view = services.is_admin(user_id) and chat_id == user_id  # cost lines never shown to a group
     html = render.card(result.analysis, result.receipt, tr=tr, admin=admin_view)
     html = await _with_quota(services, html, user_id, charged=result.receipt.source == "model")

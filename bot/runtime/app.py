@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.chat import admin, commands, handlers, money, workorders
+from bot.chat import admin, commands, confirm, handlers, money, workorders
 from bot.chat.status import RateBudget
 from bot.quality import telegram as quality
 from bot.runtime.services import Wiring, build_services, close_services
@@ -88,6 +88,7 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(handlers.on_recheck, pattern=r"^r[ecn]:"))
     app.add_handler(CallbackQueryHandler(workorders.on_button, pattern=r"^wo:[cd]:"))
     quality.register(app)  # its vote buttons before the catch-all below
+    app.add_handler(CallbackQueryHandler(confirm.on_confirm, pattern=r"^cf:"))
     app.add_handler(CallbackQueryHandler(handlers.on_unknown_button))  # any other data: answered, never spins
     app.add_handler(CommandHandler("workorders", workorders.my_work_orders))
     app.add_handler(CommandHandler("outbox", admin.admin_only(workorders.outbox_admin)))

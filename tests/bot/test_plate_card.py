@@ -126,3 +126,23 @@ async def test_a_known_unit_is_recognised_and_its_asset_filed(
     order = await file_work_order(bot, again, webhook)
     assert "Asset: EQ-1" in order["description"]
     assert order["equipment"]["serial_number"] == "UD 1402/1234567-001"
+
+
+async def test_the_technician_settles_a_disputed_serial_with_one_tap(
+    start_bot: Any, webhook: FakeWebhookReceiver, reader: MemoReader
+) -> None:
+    bot = await start(start_bot, webhook, cascade="gemini")
+    bot.providers.script("gemini", good(**{**TRUE, "serial_number": "UD 1402/1234567-007"}, confidence=0.9))
+    card = await card_for(bot, render(SIEMENS))
+    plate_button = next(b for b in card.buttons if b.startswith("cf:") and b.endswith(":s:p"))
+    assert any(b.startswith("cf:") and b.endswith(":s:a") for b in card.buttons), "both readings are offered"
+    bot.telegram.press_button(ANN, card.message_id, plate_button)
+    text = await bot.last_text(ANN, lambda t: "checked on the plate by" in t, timeout=WAIT)
+    assert "✅ S/N checked on the plate by User42: UD 1402/1234567-001" in text
+    card = bot.telegram.last_message(ANN)
+    assert card is not None and not any(b.startswith("cf:") for b in card.buttons), "the answered row is gone"
+    assert any(b.startswith("wo:c:") for b in card.buttons), "the card's own buttons stay"
+    order = await file_work_order(bot, card, webhook)
+    assert order["equipment"]["serial_number"] == "UD 1402/1234567-001", "filed as the technician read it"
+    assert "Serial number: UD 1402/1234567-001" in order["description"]
+    assert "unverified" not in order["description"].split("Serial number")[1].split("\n")[0]
