@@ -88,6 +88,7 @@ def work_order_to_json(wo: WorkOrder) -> dict[str, Any]:
         "fault_codes": list(wo.fault_codes),
         "chat_id": wo.chat_id,
         "message_id": wo.message_id,
+        "asset": wo.asset,
     }
 
 
@@ -107,4 +108,5 @@ def work_order_from_json(data: dict[str, Any], photo: bytes | None) -> WorkOrder
         photo=photo,
         chat_id=data.get("chat_id"),
         message_id=data.get("message_id"),
+        asset=data.get("asset"),
     )

@@ -72,6 +72,7 @@ class OutboxRow(Base):
     reporter_id: Mapped[int] = mapped_column(BigInteger, index=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    asset: Mapped[str | None] = mapped_column(String(32), index=True)  # the bot's equipment-register unit
     remote_id: Mapped[str | None] = mapped_column(String(64))
     remote_url: Mapped[str | None] = mapped_column(String(500))
     progress: Mapped[dict[str, Any]] = mapped_column(JSON)  # step cursor: sent, photo_done, connector scratch

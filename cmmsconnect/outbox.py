@@ -91,6 +91,7 @@ class Outbox:
             "reporter_id": wo.reporter.id,
             "chat_id": wo.chat_id,
             "message_id": wo.message_id,
+            "asset": wo.asset,
             "progress": {},
             "attempts": 0,
             "next_attempt_at": now,
@@ -142,6 +143,18 @@ class Outbox:
             rows = await session.scalars(
                 select(OutboxRow)
                 .where(OutboxRow.reporter_id == reporter_id)
+                .order_by(OutboxRow.created_at.desc(), OutboxRow.id.desc())
+                .limit(limit)
+            )
+            return [OutboxEntry.of(row) for row in rows]
+
+    async def for_asset(self, asset: str, limit: int = 3) -> list[OutboxEntry]:
+        """The latest work orders for one equipment-register unit, newest first, rejected ones left out."""
+        wanted = (*OutboxStatus.ACTIVE, OutboxStatus.DELIVERED, OutboxStatus.DEAD)
+        async with self._sessionmaker() as session:
+            rows = await session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.asset == asset, OutboxRow.status.in_(wanted))
                 .order_by(OutboxRow.created_at.desc(), OutboxRow.id.desc())
                 .limit(limit)
             )

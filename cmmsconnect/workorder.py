@@ -48,6 +48,7 @@ class WorkOrder:
     photo: bytes | None = field(default=None, repr=False)
     chat_id: int | None = None
     message_id: int | None = None
+    asset: str | None = None  # the bot's equipment-register reference (e.g. "EQ-12"), when the unit is known
 
     def __post_init__(self) -> None:
         if not _KEY_RE.fullmatch(self.key):
@@ -191,6 +192,7 @@ def work_order_from_analysis(
         photo=photo,
         chat_id=chat_id,
         message_id=message_id,
+        asset=asset,
     )
 
 

@@ -7,69 +7,117 @@ calls ``evidence_lines`` and ``plate_receipt_line``. Every value from a model or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from typing import Any
 
+from bot.i18n import N_, Translator, translator
+from cmmsconnect import OutboxEntry
 from pipeline.plate import FieldEvidence
 from pipeline.sanitize import clean_text
 from pipeline.types import Analysis, Receipt
 
 IDENTIFIERS = ("manufacturer", "model", "serial_number")
-_NAMES = {"manufacturer": "maker", "model": "model", "serial_number": "serial", "fault_code": "fault code"}
+_NAMES = {
+    "manufacturer": N_("maker"),
+    "model": N_("model"),
+    "serial_number": N_("serial"),
+    "fault_code": N_("fault code"),
+}
+EN = translator("en")
 
 
-def evidence_lines(analysis: Analysis, receipt: Receipt) -> list[str]:
-    """Lines under the card's title: fields read on the plate, readings to check, the unit seen before."""
+def evidence_lines(
+    analysis: Analysis, receipt: Receipt, tr: Translator = EN, orders: Sequence[OutboxEntry] = ()
+) -> list[str]:
+    """Lines under the card's title: fields read on the plate, readings to check, the unit seen before and the
+    work orders already filed for it (``orders``, newest first; a CMMS link where the CMMS gave one)."""
     lines: list[str] = []
     unit = receipt.known_unit
     if unit is not None and receipt.source != "register":
         lines.append(
-            f"🔁 Same unit as on {_date(unit.last_seen_at)}: {_v(unit.label)} (register {escape(unit.asset)})."
-        )
+            tr.gettext("🔁 Same unit as on {date}: {unit} (register {asset}).", date=_date(unit.last_seen_at),
+                       unit=_v(unit.label), asset=escape(unit.asset))
+        )  # fmt: skip
     if receipt.source == "register" and unit is not None:
         lines.append(
-            f"🔁 I know this unit: {_v(unit.label)} (register {escape(unit.asset)}), analysed on "
-            f"{_date(receipt.cached_at)}. If something changed, add a caption or tap <b>Re-check</b>."
-        )
+            tr.gettext(
+                "🔁 I know this unit: {unit} (register {asset}), analysed on {date}. If something changed, add a "
+                "caption or tap <b>Re-check</b>.",
+                unit=_v(unit.label), asset=escape(unit.asset), date=_date(receipt.cached_at),
+            )
+        )  # fmt: skip
+    if unit is not None and orders:
+        listed = ", ".join(_order(entry, tr) for entry in orders)
+        lines.append(tr.gettext("📋 Work orders for this unit: {orders}", orders=listed))
     if receipt.source == "plate":
-        lines.append("📋 <b>Read from the plate only</b>: no analysis service could answer, so there is no diagnosis.")
+        lines.append(
+            tr.gettext(
+                "📋 <b>Read from the plate only</b>: no analysis service could answer, so there is no diagnosis."
+            )
+        )
     evidence = receipt.evidence
     if evidence is None:
         return lines
-    confirmed = [_NAMES[f.field] for f in evidence.fields if f.status == "confirmed" and f.field in IDENTIFIERS]
+    confirmed = [
+        tr.gettext(_NAMES[f.field]) for f in evidence.fields if f.status == "confirmed" and f.field in IDENTIFIERS
+    ]
     if confirmed:
-        lines.append(f"✅ Read on the plate: {', '.join(confirmed)}")
+        lines.append(tr.gettext("✅ Read on the plate: {fields}", fields=", ".join(confirmed)))
     for item in evidence.fields:
         if item.status == "near":
-            lines.append(_near(item))
+            lines.append(_near(item, tr))
         elif item.status == "contradicted":
-            lines.append(_contradicted(item))
+            lines.append(_contradicted(item, tr))
     return lines
 
 
-def _near(item: FieldEvidence) -> str:
-    name = _NAMES[item.field]
-    both = f"I read <code>{_v(item.claimed)}</code>, the plate reads <code>{_v(item.plate)}</code>"
-    if item.position is None:
-        return f"⚠️ {name.capitalize()}: {both}. Please check it on the plate."
-    if item.claimed_char and item.plate_char:
-        which = (
-            f"character {item.position} (<code>{_v(item.claimed_char)}</code> or <code>{_v(item.plate_char)}</code>?)"
-        )
-    elif item.plate_char:
-        which = f"whether there is a <code>{_v(item.plate_char)}</code> at character {item.position}"
+def _order(entry: OutboxEntry, tr: Translator) -> str:
+    """One work order: its CMMS number (linked when the CMMS gave a URL), and its state and date."""
+    name = escape(clean_text(entry.remote_id or "", multiline=False)[:32]) or f"#{entry.id}"
+    if entry.remote_url and entry.remote_url.startswith(("https://", "http://")):
+        name = f'<a href="{escape(entry.remote_url, quote=True)}">{name}</a>'
+    if entry.status == "pending":
+        state = tr.gettext("queued")
+    elif entry.status == "dead":
+        state = tr.gettext("not delivered")
     else:
-        which = f"whether character {item.position} (<code>{_v(item.claimed_char)}</code>) is really there"
-    return f"⚠️ {name.capitalize()}: {both}. Please check {which}."
+        state = tr.gettext("filed")
+    return f"{name} ({state} {_date(entry.created_at)})"
 
 
-def _contradicted(item: FieldEvidence) -> str:
-    name = _NAMES[item.field]
-    return (
-        f"❗ {name.capitalize()}: the analysis says <code>{_v(item.claimed)}</code> but the plate says "
-        f"<code>{_v(item.plate)}</code>. Please check which is right before filing."
-    )
+def _near(item: FieldEvidence, tr: Translator) -> str:
+    name = tr.gettext(_NAMES[item.field]).capitalize()
+    both = tr.gettext(
+        "I read <code>{claimed}</code>, the plate reads <code>{plate}</code>", claimed=_v(item.claimed),
+        plate=_v(item.plate),
+    )  # fmt: skip
+    if item.position is None:
+        return f"⚠️ {name}: " + tr.gettext("{both}. Please check it on the plate.", both=both)
+    if item.claimed_char and item.plate_char:
+        which = tr.gettext(
+            "character {n} (<code>{a}</code> or <code>{b}</code>?)", n=item.position, a=_v(item.claimed_char),
+            b=_v(item.plate_char),
+        )  # fmt: skip
+    elif item.plate_char:
+        which = tr.gettext(
+            "whether there is a <code>{b}</code> at character {n}", b=_v(item.plate_char), n=item.position
+        )
+    else:
+        which = tr.gettext(
+            "whether character {n} (<code>{a}</code>) is really there", n=item.position, a=_v(item.claimed_char)
+        )
+    return f"⚠️ {name}: " + tr.gettext("{both}. Please check {which}.", both=both, which=which)
+
+
+def _contradicted(item: FieldEvidence, tr: Translator) -> str:
+    name = tr.gettext(_NAMES[item.field]).capitalize()
+    return f"❗ {name}: " + tr.gettext(
+        "the analysis says <code>{claimed}</code> but the plate says <code>{plate}</code>. Please check which is "
+        "right before filing.",
+        claimed=_v(item.claimed), plate=_v(item.plate),
+    )  # fmt: skip
 
 
 def plate_receipt_line(receipt: Receipt, seconds: str) -> str:

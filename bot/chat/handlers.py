@@ -27,7 +27,7 @@ from bot.runtime.logs import correlation_id
 from bot.runtime.queues import PhotoRef
 from bot.runtime.services import Services
 from bot.updates import inbox
-from cmmsconnect import Reporter
+from cmmsconnect import OutboxEntry, Reporter
 from pipeline import AnalysisFailed, IntakeError, NoTierAvailable, Progress, Result
 from pipeline.sanitize import clean_text
 
@@ -475,7 +475,8 @@ async def _answer(
     await quality_telegram.after_answer(services, token, result, chat_id, user_id=user_id, recheck_of=recheck_of)
     keyboard = confirm.with_rows(keyboard, confirm.rows(token, ticket.provenance, tr))  # disputed identifiers
     admin_view = services.is_admin(user_id) and chat_id == user_id  # cost lines never shown to a group
-    html = render.card(result.analysis, result.receipt, tr=tr, admin=admin_view)
+    orders = await _unit_orders(services, result)
+    html = render.card(result.analysis, result.receipt, tr=tr, admin=admin_view, unit_orders=orders)
     html = await _with_quota(services, html, user_id, charged=result.receipt.source == "model")
     try:
         first = await line.first(html, keyboard)  # a quick cache hit: the card is the only message
@@ -501,6 +502,18 @@ async def _answer(
             log.exception("automatic work order failed for %s", chat_id)
             await status.reply_text("😕 I could not queue the work order. Tap <b>Re-check</b> or try again later.")
     return True
+
+
+async def _unit_orders(services: Services, result: Result) -> list[OutboxEntry]:
+    """A known unit's latest work orders, for its card; none (and the card still goes) if the lookup fails."""
+    unit = result.receipt.known_unit
+    if unit is None:
+        return []
+    try:
+        return await services.outbox.for_asset(unit.asset)
+    except Exception:
+        log.warning("could not list the work orders of %s", unit.asset, exc_info=True)
+        return []
 
 
 async def _with_quota(services: Services, card: str, user_id: int, *, charged: bool) -> str:

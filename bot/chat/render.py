@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape, unescape
 
 from bot.chat.evidence import evidence_lines, plate_receipt_line
 from bot.i18n import N_, Translator, translator
+from cmmsconnect import OutboxEntry
 from pipeline.costs import format_usd
 from pipeline.sanitize import clean_text
 from pipeline.types import Analysis, Progress, Receipt
@@ -58,7 +60,14 @@ def status_text(progress: Progress) -> str:
     return "🔎 Analyzing… writing up the result"
 
 
-def card(analysis: Analysis, receipt: Receipt, *, tr: Translator = EN, admin: bool = False) -> str:
+def card(
+    analysis: Analysis,
+    receipt: Receipt,
+    *,
+    tr: Translator = EN,
+    admin: bool = False,
+    unit_orders: Sequence[OutboxEntry] = (),
+) -> str:
     """The full reply for one analysis, in the reader's language, within Telegram's 4,096 visible characters.
 
     Read top to bottom by a person standing at a machine: what it is; how sure the answer is (a warning first
@@ -74,7 +83,7 @@ def card(analysis: Analysis, receipt: Receipt, *, tr: Translator = EN, admin: bo
         _heading(analysis, receipt, tr),
         _safety(analysis, tr),
         _actions(analysis, tr),
-        _identity(analysis, tr) + [Line(text, 8.5) for text in evidence_lines(analysis, receipt)],
+        _identity(analysis, tr) + [Line(text, 8.5) for text in evidence_lines(analysis, receipt, tr, unit_orders)],
         _details(analysis, tr),
         [Line(n, 7) for n in _notes(receipt, tr)],
         [Line(f"<i>{escape(receipt_line(receipt, tr, admin=admin))}</i>", 10)],

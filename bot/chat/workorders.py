@@ -111,6 +111,10 @@ async def file_work_order(
             photo = bytes(await file.download_as_bytearray())
         except TelegramError:
             log.warning("could not fetch the photo for the work order; filing without it", exc_info=True)
+    flags = work_order_flags(ticket.provenance)
+    if flags["asset"] is None and ticket.analysis_id is not None:  # the photo that enrolled its unit
+        unit = await services.pipeline.register.unit_of_analysis(ticket.analysis_id)
+        flags["asset"] = unit.asset if unit is not None else None
     work_order = work_order_from_analysis(
         ticket.analysis.model_dump(mode="json"),
         key=key_for(card.chat_id, card.message_id),
@@ -118,7 +122,7 @@ async def file_work_order(
         reporter=reporter,
         chat_id=card.chat_id,
         message_id=card.message_id,
-        **work_order_flags(ticket.provenance),
+        **flags,
     )
     async with services.sessions.begin() as session:
         entry = await services.outbox.submit(session, work_order)

@@ -129,6 +129,12 @@ class Register:
             )
         )
 
+    async def unit_of_analysis(self, analysis_id: int) -> KnownUnit | None:
+        """The unit whose latest accepted analysis this is (a first photo enrols its unit after the answer)."""
+        async with self._sessions() as session:
+            row = await session.scalar(select(Equipment).where(Equipment.analysis_id == analysis_id).limit(1))
+        return _unit(row) if row is not None else None
+
     async def seen(self, unit_id: int, now: datetime) -> None:
         async with self._sessions.begin() as session:
             await session.execute(update(Equipment).where(Equipment.id == unit_id).values(last_seen_at=now))

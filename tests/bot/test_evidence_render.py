@@ -64,3 +64,24 @@ def test_work_orders_trust_only_what_the_plate_confirmed() -> None:
     plate_only = work_order_flags(provenance(ANALYSIS, receipt(confirmed, source="plate")))
     assert plate_only["unverified"] == ("manufacturer", "model", "serial_number"), "OCR alone verifies nothing"
     assert work_order_flags(None)["unverified"] == ("manufacturer", "model", "serial_number")
+
+
+def test_a_known_units_work_orders_are_listed_with_links() -> None:
+    from cmmsconnect import OutboxEntry
+
+    def entry(n: int, status: str, url: str | None) -> OutboxEntry:
+        return OutboxEntry(
+            id=n, key=f"tg-1-{n}", backend="atlas", status=status, title="t", reporter_id=1, chat_id=1, message_id=n,
+            remote_id=f"WO-{n}" if status != "pending" else None, remote_url=url, attempts=0, last_error=None,
+            next_attempt_at=DAY, created_at=DAY, delivered_at=None,
+        )  # fmt: skip
+
+    unit = KnownUnit(3, "WEG", "1019283746", "W22", "motor", 5, DAY, DAY)
+    orders = [entry(9, "delivered", "https://cmms.example/wo/9?a=1&b=2"), entry(8, "pending", None),
+              entry(7, "created", "javascript:alert(1)")]  # fmt: skip
+    lines = evidence_lines(ANALYSIS, receipt(unit=unit), orders=orders)
+    assert lines[1] == (
+        '📋 Work orders for this unit: <a href="https://cmms.example/wo/9?a=1&amp;b=2">WO-9</a> (filed 2026-11-28), '
+        "#8 (queued 2026-11-28), WO-7 (filed 2026-11-28)"
+    ), "a link only to a web address; the rest as plain numbers"
+    assert len(evidence_lines(ANALYSIS, receipt(), orders=orders)) == 0, "no unit, no list"

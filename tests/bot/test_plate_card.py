@@ -146,3 +146,16 @@ async def test_the_technician_settles_a_disputed_serial_with_one_tap(
     assert order["equipment"]["serial_number"] == "UD 1402/1234567-001", "filed as the technician read it"
     assert "Serial number: UD 1402/1234567-001" in order["description"]
     assert "unverified" not in order["description"].split("Serial number")[1].split("\n")[0]
+
+
+async def test_a_known_unit_lists_its_work_orders(
+    start_bot: Any, webhook: FakeWebhookReceiver, reader: MemoReader
+) -> None:
+    bot = await start(start_bot, webhook, cascade="gemini")
+    bot.providers.script("gemini", good(**TRUE, confidence=0.9))
+    first = await card_for(bot, render(SIEMENS))
+    assert "Work orders for this unit" not in first.text
+    await file_work_order(bot, first, webhook)
+    again = await card_for(bot, render(SIEMENS_AGAIN))
+    assert "I know this unit" in again.text
+    assert "📋 Work orders for this unit: " in again.text and "(filed 20" in again.text
