@@ -105,8 +105,9 @@ def _start(
         FREE_PHOTOS="10",
         PYTHONPATH=str(code),
     )
+    module = "bot.cli.main" if (code / "bot" / "cli" / "main.py").is_file() else "bot.cli"  # before the bot/ layout
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli.main", "--env-file", "/nonexistent", "run"],
+        [sys.executable, "-m", module, "--env-file", "/nonexistent", "run"],
         env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
