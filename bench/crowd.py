@@ -107,7 +107,7 @@ def _start(
     )
     module = "bot.cli.main" if (code / "bot" / "cli" / "main.py").is_file() else "bot.cli"  # before the bot/ layout
     return subprocess.Popen(
-        [sys.executable, "-m", module, "--env-file", "/nonexistent", "run"],
+        [sys.executable, "-m", module, "--env-file", os.devnull, "run"],
         env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
