@@ -128,7 +128,7 @@ async def test_a_cache_hit_is_answered_with_the_card_as_its_only_message(start_b
     sent_before = len(bot.telegram.sent("sendMessage")) + len(bot.telegram.sent("editMessageText"))
     bot.telegram.send_photo(ANN, make_photo(1))
     await bot.telegram.wait_for(lambda: len(bot.telegram.bot_messages(ANN)) == 2)
-    await bot.telegram.wait_for(lambda: "cache" in (bot.telegram.bot_messages(ANN)[1].plain or "").lower())
+    await bot.telegram.wait_for(lambda: "from an earlier analysis" in (bot.telegram.bot_messages(ANN)[1].plain or ""))
     repeat = bot.telegram.bot_messages(ANN)[1]
     assert repeat.history == [repeat.text] and "PowerFlex" in (repeat.plain or ""), "no acknowledgement first"
     assert len(bot.telegram.sent("sendMessage")) + len(bot.telegram.sent("editMessageText")) == sent_before + 1

@@ -225,7 +225,7 @@ async def test_two_ingresses_and_two_workers_serve_telegram_as_one_bot(fleet: Fl
     again = telegram.send_photo(3004, make_photo(33))  # only the first worker is free now
     await fleet.wait_done(again)
     assert fleet.claude_calls() == calls, "answered from the cache, no model call"
-    assert "from cache" in (telegram.last_message(3004) or telegram.bot_messages(3004)[-1]).text
+    assert "from an earlier analysis" in (telegram.last_message(3004) or telegram.bot_messages(3004)[-1]).text
     second_hold.release.set()
     await fleet.wait_done(other_blocker)
 
