@@ -1,7 +1,7 @@
 """cmms_outbox.asset: the equipment register's unit a work order is for (a known unit's card lists them)
 
 Revision ID: outbox_asset
-Revises: fleet_state
+Revises: review
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "outbox_asset"
-down_revision: str | None = "fleet_state"
+down_revision: str | None = "review"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
