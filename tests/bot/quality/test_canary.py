@@ -69,9 +69,9 @@ async def test_canary_users_get_the_candidate_cascade_and_quality_compares_the_a
     main_user = next(u for u in range(100, 200) if arm_for(*settings, u) == MAIN)
     canary_user = next(u for u in range(100, 200) if arm_for(*settings, u) == CANARY)
     bot.telegram.send_photo(main_user, make_photo(71))
-    assert "Gemini" in (main_card := await bot.last_text(main_user, lambda t: "confidence" in t))
+    assert "Gemini" in (main_card := await bot.last_text(main_user, lambda t: "% sure" in t))
     bot.telegram.send_photo(canary_user, make_photo(72))
-    assert "Claude" in await bot.last_text(canary_user, lambda t: "confidence" in t) and main_card
+    assert "Claude" in await bot.last_text(canary_user, lambda t: "% sure" in t) and main_card
     card = await card_of(bot, canary_user)
     bot.telegram.press_button(canary_user, card.message_id, button(card, "fb:w:"))
     await bot.telegram.wait_for(lambda: bot.telegram.sent("answerCallbackQuery"))
