@@ -234,10 +234,13 @@ async def my_work_orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     assert message is not None and user is not None
     services = _services(context)
     entries = await services.outbox.recent_for_reporter(user.id, limit=10)
-    if not entries:
+    from bot.quality import reviewing  # here: reviewing files through this module
+
+    waiting = await reviewing.waiting_lines(services, user.id)  # held for an admin, not in the outbox yet
+    if not entries and not waiting:
         await message.reply_text("You have no work orders yet. Tap <b>Create work order</b> under an analysis.")
         return
-    lines = [f"<b>Your recent work orders</b> ({html.escape(cmms_name(services))})"]
+    lines = [f"<b>Your recent work orders</b> ({html.escape(cmms_name(services))})", *waiting]
     lines += [_entry_line(services, e) for e in entries]
     await message.reply_text("\n".join(lines))
 

@@ -182,10 +182,12 @@ async def decide(
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-async def waiting(session: AsyncSession, limit: int = 30) -> list[Held]:
-    rows = await session.scalars(
-        select(WorkOrderReview).where(WorkOrderReview.state == WAITING).order_by(WorkOrderReview.id).limit(limit)
-    )
+async def waiting(session: AsyncSession, limit: int = 30, *, reporter_id: int | None = None) -> list[Held]:
+    """Work orders still waiting, oldest first (one reporter's, when given)."""
+    query = select(WorkOrderReview).where(WorkOrderReview.state == WAITING)
+    if reporter_id is not None:
+        query = query.where(WorkOrderReview.reporter_id == reporter_id)
+    rows = await session.scalars(query.order_by(WorkOrderReview.id).limit(limit))
     return [_held(row) for row in rows.all()]
 
 

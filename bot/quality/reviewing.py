@@ -38,6 +38,7 @@ PREFIX = "rv"
 MARK = re.compile(r"^🛡 #(\d{1,12}) ")  # the first line of an admin's review message names the review
 
 WAITING = N_("⏳ This work order waits for an admin's approval before it is filed ({why}).")
+WAITING_SHORT = N_("waiting for an admin's approval")
 STILL_WAITING = N_("⏳ This work order is still waiting for an admin's approval.")
 APPROVED = N_("✅ An admin approved this work order. Filing it…")
 CORRECTED = N_("✏️ An admin corrected this work order ({fields}). Filing it…")
@@ -133,6 +134,14 @@ def _details(held: review.Held) -> str:
     fields = {"serial_number": a.serial_number, "condition": a.condition, "fault_codes": ", ".join(a.fault_codes)}
     lines += [f"{name}: {html.escape(str(value))}" for name, value in fields.items() if value]
     return "\n".join(lines)
+
+
+async def waiting_lines(services: Services, user_id: int) -> list[str]:
+    """/workorders' lines for this technician's work orders that wait for an admin."""
+    async with services.sessions() as session:
+        held = await review.waiting(session, 10, reporter_id=user_id)
+    tr = await services.translator(user_id)
+    return [f"⏳ {html.escape(_title(h.analysis))} — {tr.gettext(WAITING_SHORT)}" for h in held]
 
 
 async def reviews_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

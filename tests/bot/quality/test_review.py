@@ -60,6 +60,9 @@ async def test_an_urgent_work_order_waits_for_an_admin_and_approval_files_it(sta
     assert asked.plain.startswith("🛡 #") and "PowerFlex 525 · priority urgent" in asked.plain
     assert "Arc flash risk" in asked.plain and "Asked by" in asked.plain
     assert await outbox(bot) == [], "nothing reaches the CMMS before the admin decides"
+    bot.telegram.send_command(ANN, "/workorders")
+    listing = await bot.last_text(ANN, lambda t: "Your recent work orders" in t)
+    assert "⏳ Allen-Bradley PowerFlex 525 · priority urgent — waiting for an admin's approval" in listing
 
     approve = next(b for b in asked.buttons if b.startswith("rv:a:"))
     bot.telegram.press_button(BOB, asked.message_id, approve, chat_id=ADMIN, strict=False)  # not an admin
@@ -77,10 +80,11 @@ async def test_an_urgent_work_order_waits_for_an_admin_and_approval_files_it(sta
     )
     assert again.plain == asked.plain and again.buttons == asked.buttons
     bot.telegram.press_button(ADMIN, asked.message_id, approve)
-    created = await bot.last_text(ANN, lambda t: t.startswith("✅ Work order"))
-    assert "created in the built-in work-order list" in created
-    status = bot.telegram.last_message(ANN)
-    assert status is not None and status.history[0].startswith("⏳ This work order waits")  # the same message
+    status = await bot.telegram.wait_for(
+        lambda: next((m for m in bot.telegram.bot_messages(ANN) if (m.plain or "").startswith("✅ Work order")), None)
+    )
+    assert "created in the built-in work-order list" in (status.plain or "")
+    assert status.history[0].startswith("⏳ This work order waits")  # the same message, edited
     [row] = await filed(bot)
     assert (row.priority, row.reporter_id, row.serial_number) == ("urgent", ANN, None), "unverified: not a field"
     [held] = await reviews(bot)
@@ -145,6 +149,17 @@ async def test_a_blocked_admin_a_lost_photo_and_a_failed_status_edit_lose_no_wor
         photos = (await session.scalars(select(LocalWorkOrder.photo))).all()
     assert photos == [None], "filed without the photo rather than not at all"
     assert len(await reviews(bot)) == 1
+
+
+async def test_an_automatic_work_order_waits_too(start_bot: Any) -> None:
+    bot = await start_bot(cascade="gemini", review_priorities="urgent", auto_work_order=True)
+    bot.providers.script("gemini", good(**URGENT))
+    bot.telegram.send_photo(ANN, make_photo(307))
+    await bot.telegram.wait_for(
+        lambda: any("waits for an admin" in (m.plain or "") for m in bot.telegram.bot_messages(ANN))
+    )
+    await review_message(bot)
+    assert await outbox(bot) == [] and len(await reviews(bot)) == 1
 
 
 async def test_a_low_score_holds_only_below_the_bar_and_admins_file_their_own(start_bot: Any) -> None:
