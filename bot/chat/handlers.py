@@ -19,7 +19,7 @@ from bot.accounts import payments, quota, ratelimit
 from bot.chat import cards, confirm, delivery, render, replies, workorders
 from bot.chat.cards import CardTicket
 from bot.chat.evidence import provenance
-from bot.chat.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
+from bot.chat.status import ProgressEdits, StatusLine, ack_delay, edit
 from bot.i18n import translator
 from bot.quality import buttons as quality_buttons
 from bot.quality import telegram as quality_telegram
@@ -133,12 +133,14 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if services.updates.resumed_status(update_id) is not None:
         line = StatusLine(None, message=await _acknowledge(services, message, update_id, "🔎 Analyzing…"))
-    else:  # acknowledged once it needs a model, or after ACK_AFTER_S; a quick cache hit sends only its card
+    else:  # acknowledged once it needs a model, or soon (at once in a crowd); a quick cache hit sends only its card
         line = StatusLine(message, on_ack=lambda message_id: services.updates.note_status(update_id, message_id))
-        line.acknowledge_after(ACK_AFTER_S)
+        line.acknowledge_after(ack_delay(services.photos_in_flight))
+    services.photos_in_flight += 1
     try:
         await process(services, context, user.id, chat_id, [ref], message.caption, line, cid=cid, update_id=update_id)
     finally:
+        services.photos_in_flight -= 1
         line.close()
 
 

@@ -59,6 +59,7 @@ class Services:
     albums: AlbumCollector
     known_users: quota.KnownUsers = field(default_factory=quota.KnownUsers)
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_ANALYSES))
+    photos_in_flight: int = 0  # single photos being handled in this process (their acknowledgement policy)
     # work-order key → the Telegram status message to edit when the outbox reports on it (lost on restart;
     # a report without one is sent as a new reply to the card)
     wo_status: dict[str, int] = field(default_factory=dict)
