@@ -11,7 +11,7 @@ from cmmsconnect.entries import DeliveryReport, OutboxEntry
 from cmmsconnect.errors import CmmsAuthExpired, CmmsError, CmmsRateLimited, CmmsRejected, CmmsUnavailable
 from cmmsconnect.outbox import Outbox
 from cmmsconnect.settings import CmmsSettings
-from cmmsconnect.workorder import Reporter, WorkOrder, work_order_from_analysis
+from cmmsconnect.workorder import Labels, Reporter, WorkOrder, work_order_from_analysis
 
 __all__ = [
     "CmmsAuthExpired",
@@ -23,6 +23,7 @@ __all__ = [
     "Connector",
     "CreateResult",
     "DeliveryReport",
+    "Labels",
     "Outbox",
     "OutboxEntry",
     "Progress",

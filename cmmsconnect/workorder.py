@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,10 +18,44 @@ from cmmsconnect.policy import PRIORITIES, Priority, normalize_priority
 TITLE_MAX = 120
 DESCRIPTION_MAX = 10_000
 SUMMARY_MAX = 3_000  # Atlas's limit, the smallest of the CMMSs we talk to
+QUESTION_MAX = 500
 AI_NOTICE = "Produced with AI assistance from a photo; verify on site before acting on it."
 IDENTIFIERS = ("manufacturer", "model", "serial_number")
 UNVERIFIED = "unverified: read by AI, not confirmed on the nameplate"
 _KEY_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The fixed words of a work order, so it can be written in the plant's language. English by default; the
+    bot passes its catalogue's translations (bot/chat/plant.py). ``{placeholders}`` are filled here."""
+
+    question: str = "Question: {text}"
+    answer: str = "Answer: {text}"
+    equipment: str = "Equipment: {name}"
+    doubtful: str = "{names} unverified: read by AI, not confirmed on the nameplate"
+    unverified: str = UNVERIFIED
+    manufacturer: str = "manufacturer"
+    model: str = "model"
+    and_: str = "and"
+    serial: str = "Serial number: {serial}"
+    serial_unread: str = "Serial number: not read from the photo"
+    asset: str = "Asset: {asset} (equipment register, identified by the serial on its nameplate)"
+    ratings: str = "Ratings: {ratings}"
+    fault_codes: str = "Fault codes: {codes}"
+    condition: str = "Condition: {condition}. Priority suggested: {priority}."
+    actions: str = "Recommended actions:"
+    safety: str = "Safety notes:"
+    reported_by: str = "Reported by {name} (Telegram user {id})"
+    in_chat: str = ", chat {chat}"
+    in_message: str = " message {message}"
+    ai_notice: str = AI_NOTICE
+    inspection: str = "inspection"
+    condition_title: str = "condition {condition}"
+    follow_ups: str = "Follow-up questions:"
+
+
+ENGLISH = Labels()
 
 
 @dataclass(frozen=True)
@@ -85,7 +119,7 @@ def carries_ref(description: str, ref: str) -> bool:
     return bool(lines) and lines[-1] == ref
 
 
-def build_title(fields: Mapping[str, Any]) -> str:
+def build_title(fields: Mapping[str, Any], labels: Labels = ENGLISH) -> str:
     """'<Manufacturer Model> – <fault>', e.g. 'Allen-Bradley PowerFlex 525 – F004 overcurrent'."""
     equipment = _equipment_name(fields)
     codes = _texts(fields.get("fault_codes"))
@@ -95,7 +129,8 @@ def build_title(fields: Mapping[str, Any]) -> str:
         problem = _first_sentence(_text(fields.get("summary")) or "")
         if not problem:
             condition = _text(fields.get("condition"))
-            problem = f"condition {condition}" if condition and condition != "unknown" else "inspection"
+            known = condition and condition != "unknown"
+            problem = labels.condition_title.format(condition=condition) if known else labels.inspection
     return _truncate(f"{equipment} – {problem}", TITLE_MAX)
 
 
@@ -108,43 +143,65 @@ def build_description(
     message_id: int | None,
     unverified: Collection[str] = (),
     asset: str | None = None,
+    question: str | None = None,
+    labels: Labels = ENGLISH,
+    follow_ups: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Human-readable body for the technician; ends with the AI notice and the [ref:key] marker.
 
-    Identifiers named in ``unverified`` are marked so; ``asset`` is the bot's equipment-register reference."""
+    Identifiers named in ``unverified`` are marked so; ``asset`` is the bot's equipment-register reference;
+    ``question`` is what the technician asked with the photo, shown with the analysis's ``answer`` first;
+    ``labels`` are the fixed words, in the plant's language; ``follow_ups`` the (question, answer) pairs asked
+    about the analysis afterwards."""
     lines: list[str] = []
+    if answer := _text(fields.get("answer")):
+        asked = _text(question)
+        shown = [labels.question.format(text=_truncate(asked, QUESTION_MAX))] if asked else []
+        lines += [*shown, labels.answer.format(text=answer), ""]
+    asked_later = [(_text(q), _text(a)) for q, a in follow_ups]
+    if pairs := [(q, a) for q, a in asked_later if q and a]:
+        lines.append(labels.follow_ups)
+        for q, a in pairs:
+            lines += [
+                f"- {labels.question.format(text=_truncate(q, QUESTION_MAX))}",
+                f"  {labels.answer.format(text=a)}",
+            ]
+        lines.append("")
     if summary := _text(fields.get("summary")):
         lines += [_truncate(summary, SUMMARY_MAX), ""]  # a rambling model must not push out the equipment
     serial = _text(fields.get("serial_number"))
     equipment = _equipment_name(fields)
     kind = _text(fields.get("equipment_type"))
     doubtful = [n for n in ("manufacturer", "model") if n in unverified and _text(fields.get(n))]
+    names = f" {labels.and_} ".join(getattr(labels, n) for n in doubtful)
     lines.append(
-        f"Equipment: {equipment}"
+        labels.equipment.format(name=equipment)
         + (f" ({kind})" if kind and kind not in equipment else "")
-        + (f" ({' and '.join(doubtful)} {UNVERIFIED})" if doubtful else "")
+        + (f" ({labels.doubtful.format(names=names)})" if doubtful else "")
     )
     if serial:
-        lines.append(f"Serial number: {serial}" + (f" ({UNVERIFIED})" if "serial_number" in unverified else ""))
+        marked = f" ({labels.unverified})" if "serial_number" in unverified else ""
+        lines.append(labels.serial.format(serial=serial) + marked)
     else:
-        lines.append("Serial number: not read from the photo")
+        lines.append(labels.serial_unread)
     if asset:
-        lines.append(f"Asset: {asset} (equipment register, identified by the serial on its nameplate)")
+        lines.append(labels.asset.format(asset=asset))
     ratings = fields.get("ratings")
     if isinstance(ratings, Mapping) and ratings:
-        lines.append("Ratings: " + "; ".join(defang(f"{k} {v}") for k, v in ratings.items()))
+        lines.append(labels.ratings.format(ratings="; ".join(defang(f"{k} {v}") for k, v in ratings.items())))
     if codes := _texts(fields.get("fault_codes")):
-        lines.append("Fault codes: " + ", ".join(codes))
+        lines.append(labels.fault_codes.format(codes=", ".join(codes)))
     condition = _text(fields.get("condition")) or "unknown"
-    lines.append(f"Condition: {condition}. Priority suggested: {normalize_priority(fields.get('priority'))}.")
-    for heading, name in (("Recommended actions", "recommended_actions"), ("Safety notes", "safety_notes")):
+    lines.append(labels.condition.format(condition=condition, priority=normalize_priority(fields.get("priority"))))
+    for heading, name in ((labels.actions, "recommended_actions"), (labels.safety, "safety_notes")):
         if items := _texts(fields.get(name)):
-            lines += ["", f"{heading}:", *(f"- {item}" for item in items)]
-    source = f"Reported by {defang(reporter.name)} (Telegram user {reporter.id})"
+            lines += ["", heading, *(f"- {item}" for item in items)]
+    source = labels.reported_by.format(name=defang(reporter.name), id=reporter.id)
     if chat_id is not None:
-        source += f", chat {chat_id}" + (f" message {message_id}" if message_id is not None else "")
+        source += labels.in_chat.format(chat=chat_id)
+        source += labels.in_message.format(message=message_id) if message_id is not None else ""
     body = "\n".join(lines)
-    footer = f"\n\n{source}.\n{AI_NOTICE}\n{ref_marker(key)}"
+    footer = f"\n\n{source}.\n{labels.ai_notice}\n{ref_marker(key)}"
     return _truncate(body, DESCRIPTION_MAX - len(footer)) + footer
 
 
@@ -159,6 +216,9 @@ def work_order_from_analysis(
     created_at: datetime | None = None,
     unverified: Collection[str] = (),
     asset: str | None = None,
+    question: str | None = None,
+    labels: Labels = ENGLISH,
+    follow_ups: Sequence[tuple[str, str]] = (),
 ) -> WorkOrder:
     """Map the analysis dict (DESIGN.md schema; unknown keys ignored, missing ones defaulted) to a WorkOrder.
 
@@ -166,6 +226,8 @@ def work_order_from_analysis(
     confirmed. They stay in the description, marked unverified, but not in the work order's own fields, which
     the connectors use to match the CMMS's equipment: a misread serial must not attach a work order to the
     wrong asset. ``asset``: the bot's equipment-register reference, written into the description.
+    ``question``: the technician's question (the caption), written with the analysis's answer. ``labels``: the
+    fixed words in the plant's language (the free text is translated by the caller).
     """
     unknown = set(unverified) - set(IDENTIFIERS)
     if unknown:
@@ -175,11 +237,12 @@ def work_order_from_analysis(
         return None if name in unverified else _text(fields.get(name))
 
     description = build_description(
-        fields, key=key, reporter=reporter, chat_id=chat_id, message_id=message_id, unverified=unverified, asset=asset
-    )
+        fields, key=key, reporter=reporter, chat_id=chat_id, message_id=message_id, unverified=unverified, asset=asset,
+        question=question, labels=labels, follow_ups=follow_ups,
+    )  # fmt: skip
     return WorkOrder(
         key=key,
-        title=build_title(fields),
+        title=build_title(fields, labels),
         description=description,
         priority=normalize_priority(fields.get("priority")),
         reporter=reporter,

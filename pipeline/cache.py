@@ -8,6 +8,10 @@ Semantics:
 - The technician's caption is part of the question: a hit also needs the same caption (compared cleaned and
   case-folded; no caption matches only no caption). Another user's caption may have asked something else, or
   tried to steer the model, and its answer must not be handed to a different question.
+- So is the language the free text was written in (``language_key``): a Spanish technician is never handed a
+  cached German card. Caching per language costs one analysis per language per photo; the alternative, a
+  language-neutral analysis translated on every hit, would make every cache hit of a non-English user a paid
+  call with its own latency and failure mode, while the photos people re-send are mostly their own crew's.
 - Only accepted answers are stored; a low-confidence answer is not worth repeating for free.
 - A fresh analysis the user asked for supersedes the analysis it replaces, which then stops answering.
 - The near-duplicate index (``NearIndex``) lives in memory, keyed by analysis id with the first photo's pHash;
@@ -26,6 +30,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pipeline.analysis import language_key
 from pipeline.fingerprint import hamming
 from pipeline.intake import Photo
 from pipeline.models import Photo as PhotoRow
@@ -122,13 +127,16 @@ class AnalysisCache:
             self.remember(row_id, phash)
         return len(rows)
 
-    async def lookup(self, photos: Sequence[PhotoKeys], now: datetime, caption: str | None = None) -> CacheHit | None:
-        """The best live analysis for these photos and this caption: exact bytes first, else within the pHash
-        distance. A photo without a pHash (``Keys`` of a file not decoded) can only match exactly."""
+    async def lookup(
+        self, photos: Sequence[PhotoKeys], now: datetime, caption: str | None = None, language: str | None = None
+    ) -> CacheHit | None:
+        """The best live analysis for these photos, this caption and this language: exact bytes first, else
+        within the pHash distance. A photo without a pHash (``Keys`` of a file not decoded) can only match
+        exactly."""
         if not photos:
             return None
         if any(p.phash is None for p in photos):
-            return await self._exact(photos, now, caption)
+            return await self._exact(photos, now, caption, language)
         first = photos[0].phash
         assert first is not None
         candidates = dict(self._index.nearest(first, self._max_distance))
@@ -136,7 +144,11 @@ class AnalysisCache:
             return None
         async with self._sessions() as session:
             rows = (
-                await session.scalars(select(StoredAnalysis).where(StoredAnalysis.id.in_(candidates), *self._live(now)))
+                await session.scalars(
+                    select(StoredAnalysis).where(
+                        StoredAnalysis.id.in_(candidates), *self._live(now), _in_language(language)
+                    )
+                )
             ).all()
             question = question_key(caption)
             rows = [r for r in rows if len(r.photo_set) == len(photos) and question_key(r.caption) == question]
@@ -164,11 +176,13 @@ class AnalysisCache:
         _, row, distance = best
         return _hit(row, "exact" if best[0][0] == 0 else "near", distance)
 
-    async def _exact(self, photos: Sequence[PhotoKeys], now: datetime, caption: str | None) -> CacheHit | None:
+    async def _exact(
+        self, photos: Sequence[PhotoKeys], now: datetime, caption: str | None, language: str | None
+    ) -> CacheHit | None:
         wanted, question = [p.sha256 for p in photos], question_key(caption)
         query = (
             select(StoredAnalysis)
-            .where(StoredAnalysis.photo_sha256 == wanted[0], *self._live(now))
+            .where(StoredAnalysis.photo_sha256 == wanted[0], *self._live(now), _in_language(language))
             .order_by(StoredAnalysis.created_at.desc())
         )
         async with self._sessions() as session:
@@ -190,6 +204,7 @@ class AnalysisCache:
         model: str,
         confidence: float,
         now: datetime,
+        language: str | None = None,
     ) -> StoredAnalysis:
         """Add the photos (idempotently) and the analysis in the caller's transaction; call ``remember`` after
         the commit so the index never points at a row that was rolled back."""
@@ -213,6 +228,7 @@ class AnalysisCache:
             photo_set=[p.sha256 for p in photos],
             prompt_version=self._prompt_version,
             caption=caption,
+            language=language_key(language),
             analysis=analysis.model_dump(mode="json"),
             tier=tier,
             model=model,
@@ -240,3 +256,8 @@ class AnalysisCache:
             StoredAnalysis.prompt_version == self._prompt_version,
             StoredAnalysis.created_at >= now - self._ttl,
         )
+
+
+def _in_language(language: str | None) -> Any:
+    key = language_key(language)
+    return StoredAnalysis.language.is_(None) if key is None else StoredAnalysis.language == key

@@ -243,6 +243,10 @@ class Cascade:
                 break
         return outcome
 
+    async def emit(self, event: PipelineEvent) -> None:
+        """An admin event from outside the photo loop (the question path, pipeline/questions.py)."""
+        await self._emit(event)
+
     async def _emit(self, event: PipelineEvent) -> None:
         if self._on_event is not None:
             try:

@@ -95,6 +95,7 @@ class StoredAnalysis(Base):
     photo_set: Mapped[list[str]] = mapped_column(JSON)  # all sha256 of the request, in order
     prompt_version: Mapped[str] = mapped_column(String(16))
     caption: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))  # the language it was written in; None: English
     analysis: Mapped[dict[str, object]] = mapped_column(JSON)
     tier: Mapped[str] = mapped_column(String(32))
     model: Mapped[str] = mapped_column(String(80))

@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pipeline.analysis import PROMPT_VERSION, build_prompt
+from pipeline import questions
+from pipeline.analysis import PROMPT_VERSION, build_prompt, language_key
 from pipeline.cache import AnalysisCache, PhotoKeys
 from pipeline.cascade import Cascade, CascadeOutcome, EventCallback, judge, notify
 from pipeline.costs import PriceTable
@@ -143,14 +144,14 @@ class Pipeline:
 
         if not fresh and replaces is None:
             await notify(progress, Progress(stage="cache"))
-            hit = await self._from_cache(loaded, request_id, user_id, started, caption)
+            hit = await self._from_cache(loaded, request_id, user_id, started, caption, language)
             if hit is not None:
                 return hit
 
         readings = await self._read(loaded, progress)
         unit = await self.register.find(readings) if readings else None
         if unit is not None and not fresh and replaces is None and _plain_reshot(readings, caption):
-            known = await self._from_register(unit, readings, loaded, request_id, user_id, started)
+            known = await self._from_register(unit, readings, loaded, request_id, user_id, started, language)
             if known is not None:
                 return known
 
@@ -193,6 +194,7 @@ class Pipeline:
                     model=outcome.model,
                     confidence=outcome.score,
                     now=now,
+                    language=language,
                 )
                 entry = enrolment(outcome.analysis, outcome.evidence, readings)
                 if entry is not None:
@@ -239,6 +241,62 @@ class Pipeline:
         )
         return Result(outcome.analysis, receipt, analysis_id)
 
+    async def ask(
+        self,
+        question: str,
+        *,
+        context: Analysis | None = None,
+        caption: str | None = None,
+        user_id: int | None = None,
+        guard: SpendingGuard | None = None,
+        language: str | None = None,
+    ) -> questions.Answered:
+        """Answer a question in words (pipeline/questions.py): about ``context`` (the analysis of a card, with
+        ``caption``, the note its photo came with) or on its own. Raises ``QuestionTooLong`` before any call,
+        ``NoTierAvailable`` when no tier could be asked and ``AnalysisFailed`` when every tier asked failed."""
+        started = self._clock()
+        prompt = questions.build_question_prompt(question, context=context, caption=caption, language=language)
+        request_id = questions.new_request_id()
+        attempts, answer, tier, model, refused = await questions.ask(
+            self.cascade, prompt, user_id=user_id, guard=guard, deadline=started + self.settings.request_timeout_s,
+            clock=self._clock, today=lambda: self._now().date(),
+        )  # fmt: skip
+        if attempts:
+            await self._record(request_id, user_id, attempts)
+        return questions.outcome_of(
+            attempts, answer, tier, model, budget_refused=refused, request_id=request_id,
+            duration_ms=self._ms_since(started),
+        )  # fmt: skip
+
+    async def translate(
+        self,
+        texts: questions.Texts,
+        *,
+        source: str,
+        target: str,
+        user_id: int | None = None,
+        guard: SpendingGuard | None = None,
+    ) -> tuple[questions.Texts, int]:
+        """``texts`` (field → text or list) from ``source`` into ``target`` (English language names) through the
+        text path; returns the translation and its cost in µUSD. Raises like ``ask``."""
+        started = self._clock()
+        prompt = questions.build_translation_prompt(texts, source=source, target=target)
+        size = sum(len(v) if isinstance(v, str) else sum(map(len, v)) for v in texts.values())
+        attempts, translated, _tier, _model, refused = await questions.ask(
+            self.cascade, prompt, user_id=user_id, guard=guard, deadline=started + self.settings.request_timeout_s,
+            clock=self._clock, today=lambda: self._now().date(), schema=questions.translation_schema(texts),
+            parse=questions.translation_parser(texts), max_output_tokens=min(4000, 200 + size),
+        )  # fmt: skip
+        request_id = questions.TRANSLATION_PREFIX + questions.new_request_id().removeprefix(questions.QUESTION_PREFIX)
+        if attempts:
+            await self._record(request_id, user_id, attempts)
+        if translated is None:
+            questions.outcome_of(
+                attempts, None, None, None, budget_refused=refused, request_id=request_id, duration_ms=0
+            )  # raises NoTierAvailable or AnalysisFailed
+        assert translated is not None
+        return translated, sum(a.cost_micro_usd for a in attempts)
+
     async def read(self, photos: Sequence[bytes]) -> list[PlateReading]:
         """Only the plate reader, for ``plc-copilot read`` (raises ``IntakeError`` for an unusable photo)."""
         loaded = [await asyncio.to_thread(self.load, data) for data in photos]
@@ -268,9 +326,10 @@ class Pipeline:
         request_id: str,
         user_id: int | None,
         started: float,
+        language: str | None,
     ) -> Result | None:
         row = await self.register.last_analysis(unit)
-        if row is None:
+        if row is None or row.language != language_key(language):  # written for another language: ask anew
             return None
         analysis = Analysis.model_validate(row.analysis)
         log.info("register hit: unit %d (%s), analysis %d", unit.id, unit.label, row.id)
@@ -330,7 +389,12 @@ class Pipeline:
         return Result(analysis, receipt, None)
 
     async def cached(
-        self, photos: Sequence[bytes], *, caption: str | None = None, user_id: int | None = None
+        self,
+        photos: Sequence[bytes],
+        *,
+        caption: str | None = None,
+        user_id: int | None = None,
+        language: str | None = None,
     ) -> Result | None:
         """The cached answer for these photos and this caption, or None; never calls a model and never fully
         decodes a photo (for users without quota: see ``intake.cache_keys``)."""
@@ -340,7 +404,7 @@ class Pipeline:
             await self._intake.run(user_id, functools.partial(cache_keys, data, **limits))
             for data in photos[:MAX_PHOTOS]
         ]
-        return await self._from_cache(keys, str(uuid.uuid4()), user_id, started, caption)
+        return await self._from_cache(keys, str(uuid.uuid4()), user_id, started, caption, language)
 
     async def discard(self, analysis_id: int) -> None:
         """Stop answering from this cached analysis (the bot could not deliver it; a re-send must not repeat
@@ -350,9 +414,15 @@ class Pipeline:
         self.cache.forget(analysis_id)
 
     async def _from_cache(
-        self, loaded: Sequence[PhotoKeys], request_id: str, user_id: int | None, started: float, caption: str | None
+        self,
+        loaded: Sequence[PhotoKeys],
+        request_id: str,
+        user_id: int | None,
+        started: float,
+        caption: str | None,
+        language: str | None,
     ) -> Result | None:
-        hit = await self.cache.lookup(loaded, self._now(), caption)
+        hit = await self.cache.lookup(loaded, self._now(), caption, language)
         if hit is None:
             return None
         log.info("cache hit (%s, %d bits) analysis %d", hit.match, hit.distance, hit.analysis_id)

@@ -41,8 +41,10 @@ class Analysis(BaseModel):
     safety_notes: list[str] = Field(default_factory=list)
     priority: Priority = "medium"
     confidence: float = Field(ge=0.0, le=1.0)
+    # The direct answer to the technician's question (the caption), in their language; None when none was asked.
+    answer: str | None = Field(default=None, max_length=2000)
 
-    @field_validator("manufacturer", "model", "serial_number", mode="before")
+    @field_validator("manufacturer", "model", "serial_number", "answer", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in {"", "null", "none", "unknown", "n/a", "-"}:

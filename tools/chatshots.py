@@ -18,11 +18,13 @@ import subprocess
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.accounts import budget, reports
 from bot.accounts.quota import Standing
-from bot.chat import budget_report, costchart, render, replies
+from bot.chat import budget_report, costchart, questions, render, replies
 from bot.i18n import translator
+from pipeline.questions import Answered
 from pipeline.types import Analysis, Attempt, Receipt
 
 WIDTH = 390
@@ -104,6 +106,35 @@ def sample_card(confidence: float) -> tuple[Analysis, Receipt]:
     return analysis, receipt
 
 
+SAMPLE_ANALYSIS = {
+    "equipment_type": "VFD", "manufacturer": "Allen-Bradley", "model": "PowerFlex 525", "serial_number": "A1B2C3D4",
+    "ratings": {"voltage": "480 V", "power": "7.5 kW", "current": "12 A"}, "fault_codes": ["F004"],
+    "condition": "fault", "priority": "high", "confidence": 0.86,
+    "summary": "The drive shows F004 (UnderVoltage): the DC bus voltage fell below its minimum.",
+    "recommended_actions": ["Check the incoming line voltage", "Inspect the DC bus fuses"],
+    "safety_notes": ["Apply lockout/tagout and wait for the DC bus to discharge before opening the drive"],
+    "answer": "The DC bus fuses are rated on the drive's label; on a 7.5 kW 480 V PowerFlex 525 they are usually "
+    "30 A class J. Check the manual for your frame before replacing them.",
+}  # fmt: skip
+
+
+def question_pages(tr: Any) -> dict[str, str]:
+    """A photo whose caption asks something, its card (the answer first), and a follow-up reply."""
+    analysis = Analysis.model_validate(SAMPLE_ANALYSIS)
+    receipt = Receipt("r", "model", "gemini", "gemini-2.5-flash-lite", 0.86, 146, 2400, [])
+    question = "what size are the DC bus fuses?"
+    card = render.card(analysis, receipt, tr=tr, question=question) + "\n\n" + replies.card_quota_line(tr, 2)
+    follow = "and what voltage rating?"
+    answered = Answered("Class J, 600 V: the fuse holder in the drive takes 600 V class J fuses.", 0.8, "q", "gemini",
+                        "gemini-2.5-flash-lite", 119, 900)  # fmt: skip
+    answer = questions.answer_html(tr, follow, answered, about=analysis, left=9, admin=False)
+    chat = bubble(f"📷 {question}", mine=True) + bubble(card) + bubble(f"↩️ {follow}", mine=True) + bubble(answer)
+    text = bubble("what does F004 mean on a PowerFlex 525?", mine=True) + bubble(
+        questions.answer_html(tr, "what does F004 mean on a PowerFlex 525?", answered, about=None, left=8, admin=False)
+    )
+    return {"question-card": chat, "text-question": text}
+
+
 def pages(lang: str) -> dict[str, str]:
     tr = translator(lang)
     now = datetime.now(UTC)
@@ -132,10 +163,11 @@ def pages(lang: str) -> dict[str, str]:
         + bubble("/usage", mine=True)
         + bubble(replies.usage(tr, paid, limit=3)),
         "budget": bubble("/budget daily 0", mine=True)
-        + bubble(budget_report.changed("daily", 0, 5_000_000, {}) + "\n\n" + budget_report.report(view)),
+        + bubble(budget_report.changed("daily", 0, 5_000_000, {}, tr) + "\n\n" + budget_report.report(view, tr)),
         "cost": bubble("/cost", mine=True)
-        + bubble(reports.report_text(sample_report()))
-        + photo_bubble(costchart.render(chart), costchart.caption(chart)),
+        + bubble(reports.report_text(sample_report(), tr))
+        + photo_bubble(costchart.render(chart), costchart.caption(chart, tr)),
+        **question_pages(tr),
     }
 
 

@@ -17,14 +17,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import forecast
-from bot.accounts.amounts import count, tokens, usd
+from bot.accounts.amounts import tokens, usd
+from bot.i18n import N_, Translator, translator
 from bot.runtime.models import User
 from pipeline.costs import Price, cost_micro_usd
 from pipeline.models import ModelCall
+from pipeline.questions import QUESTION_PREFIX, TRANSLATION_PREFIX
 from pipeline.types import Usage
 
 Period = Literal["today", "7d", "30d", "all"]
@@ -69,6 +71,7 @@ class Line:
 class CostReport:
     period: Period
     analyses: int = 0
+    questions: int = 0  # questions answered in words (their spend is in the totals)
     cache_hits: int = 0
     total_micro_usd: int = 0
     by_provider: list[Line] = field(default_factory=list)
@@ -96,15 +99,21 @@ async def build_report(
     start = period_start(period, now)
     report = CostReport(period, baseline_model=baseline_model)
     hit = case((ModelCall.tier == "cache", ModelCall.request_id))
+    # Questions answered in words and work-order translations (pipeline/questions.py, request ids "q-…" and
+    # "t-…") are spend, not photo analyses.
+    is_question = ModelCall.request_id.like(QUESTION_PREFIX + "%")
+    is_text = or_(is_question, ModelCall.request_id.like(TRANSLATION_PREFIX + "%"))
     totals = _since(
         select(
-            func.count(ModelCall.request_id.distinct()),
+            func.count(case((~is_text, ModelCall.request_id)).distinct()),
             func.count(hit.distinct()),
             func.coalesce(func.sum(ModelCall.cost_micro_usd), 0),
+            func.count(case((is_question, ModelCall.request_id)).distinct()),
         ),
         start,
     )
-    report.analyses, report.cache_hits, report.total_micro_usd = (int(v) for v in (await session.execute(totals)).one())
+    totals_row = (await session.execute(totals)).one()
+    report.analyses, report.cache_hits, report.total_micro_usd, report.questions = (int(v) for v in totals_row)
     made = ModelCall.tier != "cache", ModelCall.outcome.not_like("skipped%")
     # Tiers are grouped with their provider, so one table can name both when they are one to one.
     groups = ((report.by_provider, (ModelCall.provider,)), (report.by_tier, (ModelCall.tier, ModelCall.provider)))
@@ -152,43 +161,70 @@ async def build_report(
     return report
 
 
-def report_text(report: CostReport) -> str:
-    """Telegram HTML for /cost."""
-    label = {"today": "today (UTC)", "7d": "the last 7 days", "30d": "the last 30 days", "all": "all time"}
+PERIOD_LABELS = {
+    "today": N_("today (UTC)"),
+    "7d": N_("the last 7 days"),
+    "30d": N_("the last 30 days"),
+    "all": N_("all time"),
+}
+
+
+def report_text(report: CostReport, tr: Translator | None = None) -> str:
+    """Telegram HTML for /cost, in ``tr``'s language (English by default)."""
+    tr = tr or translator("en")
     rate = f" ({report.cache_hits * 100 // report.analyses} %)" if report.analyses else ""
-    lines = [
-        f"<b>💰 Cost, {label[report.period]}</b>",
-        f"{count(report.analyses, 'analysis', 'analyses')} · {report.cache_hits} from the cache{rate}",
-        f"Spent: <b>{usd(report.total_micro_usd)}</b>"
-        + (f" · {usd(report.average_micro_usd)} per analysis" if report.analyses else ""),
-    ]
+    n = report.analyses
+    head = tr.ngettext("{n} analysis", "{n} analyses", n, n=f"{n:,}")
+    head += " · " + tr.gettext("{n} from the cache", n=report.cache_hits) + rate
+    if report.questions:
+        head += " · " + tr.ngettext(
+            "{n} question answered", "{n} questions answered", report.questions, n=f"{report.questions:,}"
+        )
+    spent = tr.gettext("Spent: <b>{amount}</b>", amount=usd(report.total_micro_usd))
+    if report.analyses:
+        spent += " · " + tr.gettext("{amount} per analysis", amount=usd(report.average_micro_usd))
+    lines = [tr.gettext("<b>💰 Cost, {period}</b>", period=tr.gettext(PERIOD_LABELS[report.period])), head, spent]
     # Tiers and providers are usually one to one; a second table would repeat the same numbers.
-    tables = [("By tier", report.by_tier)]
+    tables = [(tr.gettext("By tier"), report.by_tier)]
     if len(report.by_provider) != len(report.by_tier):
-        tables.insert(0, ("By provider", report.by_provider))
+        tables.insert(0, (tr.gettext("By provider"), report.by_provider))
     for title, table in tables:
         lines.append(f"\n<b>{title}</b>")
-        lines.extend(_line(x) for x in table)
+        lines.extend(_line(x, tr) for x in table)
         if not table:
-            lines.append("• no model calls")
+            lines.append(tr.gettext("• no model calls"))
     if report.top_users:
-        lines.append("\n<b>Top users by spend</b>")
+        lines.append("\n" + tr.gettext("<b>Top users by spend</b>"))
         lines.extend(f"• {escape(name)}: {usd(total)}" for name, total in report.top_users)
     model = escape(report.baseline_model)
     if report.baseline_micro_usd is None:
-        lines.append(f"\nNo price for the baseline model {model}, so no saving can be computed.")
+        lines.append(
+            "\n" + tr.gettext("No price for the baseline model {model}, so no saving can be computed.", model=model)
+        )
     else:
         saved = report.baseline_micro_usd - report.total_micro_usd
-        lines.append(
-            f"\nThe same photos sent to {model} alone would have cost about "
-            f"<b>{usd(report.baseline_micro_usd)}</b>: "
-            + (f"the cascade saved {usd(saved)}." if saved >= 0 else f"the cascade cost {usd(-saved)} more.")
+        verdict = (
+            tr.gettext("the cascade saved {amount}.", amount=usd(saved))
+            if saved >= 0
+            else tr.gettext("the cascade cost {amount} more.", amount=usd(-saved))
         )
+        lines.append(
+            "\n"
+            + tr.gettext(
+                "The same photos sent to {model} alone would have cost about <b>{amount}</b>: {verdict}",
+                model=model, amount=usd(report.baseline_micro_usd), verdict=verdict,
+            )
+        )  # fmt: skip
     lines.extend(report.forecast)
     return "\n".join(lines)
 
 
-def _line(x: Line) -> str:
-    failed = f", {x.failed} failed" if x.failed else ""
-    tokens_used = f" · {tokens(x.input_tokens)} in / {tokens(x.output_tokens)} out" if x.input_tokens else ""
-    return f"• {escape(x.name)}: {count(x.calls, 'call')}{failed} · {usd(x.micro_usd)}{tokens_used}"
+def _line(x: Line, tr: Translator) -> str:
+    failed = ", " + tr.ngettext("{n} failed", "{n} failed", x.failed, n=x.failed) if x.failed else ""
+    tokens_used = (
+        " · " + tr.gettext("{input} in / {output} out", input=tokens(x.input_tokens), output=tokens(x.output_tokens))
+        if x.input_tokens
+        else ""
+    )
+    calls = tr.ngettext("{n} call", "{n} calls", x.calls, n=f"{x.calls:,}")
+    return f"• {escape(x.name)}: {calls}{failed} · {usd(x.micro_usd)}{tokens_used}"

@@ -23,15 +23,17 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot import i18n
 from bot.accounts import budget, payments, reports
 from bot.chat import budget_report, costchart, handlers
+from bot.i18n import N_
 from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
-BUDGET_USAGE = (
+BUDGET_USAGE = N_(
     "Usage:\n/budget – today's spend against each cap\n/budget daily 5.00 – cap on all cloud spend per UTC day\n"
     "/budget user USER_ID 1.00 – cap for one user per day\n/budget alert 10.00 – alert level\n"
     "Use <code>off</code> instead of an amount for no cap."
@@ -43,7 +45,7 @@ def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return cast(Services, context.application.bot_data["services"])
 
 
-ASK_IN_PRIVATE = "🔒 Admin commands are answered only in a private chat with me: ask me in private."
+ASK_IN_PRIVATE = N_("🔒 Admin commands are answered only in a private chat with me: ask me in private.")
 # Telegram user ids fit in 52 bits (Bot API: "at most 52 significant bits"); anything else is a typo.
 MAX_USER_ID = 2**52 - 1
 _ID = re.compile(r"[0-9]{1,16}")  # ASCII only: "²" or "٣" pass str.isdigit() but are not ids for us
@@ -63,7 +65,7 @@ def admin_only(handler: Handler) -> Handler:
                 await handlers.not_a_photo(update, context)
             return
         if not private:
-            await _reply(update, ASK_IN_PRIVATE)
+            await _reply(update, (await _services(context).translator(user.id)).gettext(ASK_IN_PRIVATE))
             return
         await handler(update, context)
 
@@ -90,41 +92,53 @@ async def _reply(update: Update, text: str) -> None:
     await update.effective_message.reply_text(text)
 
 
+async def _tr(context: ContextTypes.DEFAULT_TYPE, update: Update) -> i18n.Translator:
+    """The admin's own language (admins read the bot in their language like everyone else)."""
+    assert update.effective_user is not None
+    return await _services(context).translator(update.effective_user.id)
+
+
 @admin_only
 async def budget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services, args = _services(context), context.args or []
     assert update.effective_user is not None
+    tr = await _tr(context, update)
+    usage = tr.gettext(BUDGET_USAGE)
     if not args:
-        await _reply(update, await budget_text(services))
+        await _reply(update, await budget_text(services, tr))
         return
     target = {("daily", 2): "daily", ("alert", 2): "alert"}.get((args[0].lower(), len(args)))
     if args[0].lower() == "user" and len(args) == 3:
         user_id = parse_user_id(args[1])
         if user_id is None:
-            await _reply(update, f"❌ {escape(args[1])} is not a Telegram user id.\n\n{BUDGET_USAGE}")
+            not_an_id = tr.gettext("❌ {value} is not a Telegram user id.", value=escape(args[1]))
+            await _reply(update, f"{not_an_id}\n\n{usage}")
             return
         target = budget.user_scope(user_id)
     if target is None:
-        await _reply(update, BUDGET_USAGE)
+        await _reply(update, usage)
         return
     try:
         off = args[-1].lower() in {"off", "none"}
         if not off and not _AMOUNT.fullmatch(args[-1]):
-            raise budget.BudgetInputError(f"“{args[-1]}” is not an amount in dollars, e.g. 5.00")
+            raise budget.BudgetInputError(
+                tr.gettext("“{value}” is not an amount in dollars, e.g. 5.00", value=args[-1])
+            )
         amount = None if off else budget.parse_usd(args[-1])
     except budget.BudgetInputError as exc:
-        await _reply(update, f"❌ {escape(str(exc))}\n\n{BUDGET_USAGE}")
+        await _reply(update, f"❌ {escape(str(exc))}\n\n{usage}")
         return
     async with services.sessions.begin() as session:  # "was": the value in force, stored or the default
         before = budget_report.in_force(await budget.load_caps(session, services.settings.bot), target)
         await budget.set_limit(session, target, amount, by=update.effective_user.id, now=datetime.now(UTC))
         names = await budget_report.names(session, target)
-    await _reply(update, f"{budget_report.changed(target, amount, before, names)}\n\n{await budget_text(services)}")
+    changed = budget_report.changed(target, amount, before, names, tr)
+    await _reply(update, f"{changed}\n\n{await budget_text(services, tr)}")
 
 
-async def budget_text(services: Services) -> str:
+async def budget_text(services: Services, tr: i18n.Translator | None = None) -> str:
     async with services.sessions() as session:
-        return budget_report.report(await budget_report.gather(session, services.settings.bot))
+        return budget_report.report(await budget_report.gather(session, services.settings.bot), tr)
 
 
 @admin_only
@@ -132,7 +146,10 @@ async def cost_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     services, args = _services(context), context.args or []
     period = reports.PERIODS.get(args[0].lower() if args else reports.DEFAULT_PERIOD)
     if period is None or len(args) > 1:
-        await _reply(update, f"Usage: /cost [today|7d|30d|all] (default {reports.DEFAULT_PERIOD})")
+        tr = await _tr(context, update)
+        await _reply(
+            update, tr.gettext("Usage: /cost [today|7d|30d|all] (default {period})", period=reports.DEFAULT_PERIOD)
+        )
         return
     now = datetime.now(UTC)
     model = services.settings.bot.cost_baseline_model
@@ -140,29 +157,41 @@ async def cost_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     async with services.sessions() as session:
         report = await reports.build_report(session, period, now, baseline_model=model, baseline=price)
         chart = await costchart.load(session, period, now)
-    await _reply(update, reports.report_text(report))
+    tr = await _tr(context, update)
+    await _reply(update, reports.report_text(report, tr))
     png = await asyncio.to_thread(costchart.render, chart)
     assert update.effective_message is not None
-    await update.effective_message.reply_photo(png, caption=costchart.caption(chart))
+    await update.effective_message.reply_photo(png, caption=costchart.caption(chart, tr))
 
 
 @admin_only
 async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args or []
     assert update.effective_user is not None
-    usage = f"Usage: /grant USER_ID DAYS (1–{MAX_GRANT_DAYS}), e.g. /grant 123456 30"
+    tr = await _tr(context, update)
+    usage = tr.gettext("Usage: /grant USER_ID DAYS (1–{max}), e.g. /grant 123456 30", max=MAX_GRANT_DAYS)
     if len(args) != 2:
         await _reply(update, usage)
         return
     user_id, days = parse_user_id(args[0]), parse_days(args[1])
     if user_id is None or days is None:
-        wrong = f"{escape(args[0])} is not a Telegram user id" if user_id is None else f"{escape(args[1])} days"
+        wrong = (
+            tr.gettext("{value} is not a Telegram user id", value=escape(args[0]))
+            if user_id is None
+            else tr.gettext("{value} days", value=escape(args[1]))
+        )
         await _reply(update, f"❌ {wrong}.\n{usage}")
         return
     until = await payments.grant(_services(context), user_id=user_id, days=days, by=update.effective_user.id)
-    await _reply(update, f"✅ User {user_id} has unlimited photos until {until:%Y-%m-%d %H:%M} UTC.")
+    done = tr.gettext(
+        "✅ User {user} has unlimited photos until {when} UTC.", user=user_id, when=f"{until:%Y-%m-%d %H:%M}"
+    )
+    await _reply(update, done)
+    theirs = await _services(context).translator(user_id)  # the user reads it in their own language
     try:
-        await context.bot.send_message(user_id, f"⭐ An admin gave you unlimited photos until {until:%Y-%m-%d}.")
+        await context.bot.send_message(
+            user_id, theirs.gettext("⭐ An admin gave you unlimited photos until {date}.", date=f"{until:%Y-%m-%d}")
+        )
     except TelegramError:
         log.info("could not tell user %s about the grant", user_id)
 
@@ -171,13 +200,14 @@ async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def refund_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args or []
     assert update.effective_user is not None
+    tr = await _tr(context, update)
     if len(args) != 1:
-        await _reply(update, "Usage: /refund CHARGE_ID (the telegram_payment_charge_id of the payment)")
+        await _reply(update, tr.gettext("Usage: /refund CHARGE_ID (the telegram_payment_charge_id of the payment)"))
         return
     try:
         result = await payments.refund(context.bot, _services(context), charge_id=args[0], by=update.effective_user.id)
     except TelegramError as exc:
-        result = f"Telegram refused the refund: {exc.message}"
+        result = tr.gettext("Telegram refused the refund: {reason}", reason=exc.message)
     await _reply(update, escape(result))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import budget
 from bot.accounts.amounts import usd
+from bot.i18n import Translator, translator
 from bot.runtime.models import User
 from bot.runtime.settings import BotSettings
 from pipeline.models import ModelCall
@@ -48,37 +49,41 @@ def in_force(caps: budget.Caps, key: str) -> int | None:
     return caps.for_user(int(key.split(":", 1)[1]))
 
 
-def label(key: str, names: dict[int, str | None]) -> str:
+def label(key: str, names: dict[int, str | None], tr: Translator | None = None) -> str:
+    tr = tr or translator("en")
     if key == "daily":
-        return "Daily cap on all cloud analysis"
+        return tr.gettext("Daily cap on all cloud analysis")
     if key == "alert":
-        return "Alert level"
+        return tr.gettext("Alert level")
     user_id = int(key.split(":", 1)[1])
-    return f"Daily cap for {escape(names.get(user_id) or 'user')} ({user_id})"
+    return tr.gettext("Daily cap for {name} ({id})", name=escape(names.get(user_id) or tr.gettext("user")), id=user_id)
 
 
-def _cap(value: int | None) -> str:
-    return "no cap" if value is None else usd(value)
+def _cap(value: int | None, tr: Translator) -> str:
+    return tr.gettext("no cap") if value is None else usd(value)
 
 
-def changed(key: str, new: int | None, before: int | None, names: dict[int, str | None]) -> str:
+def changed(
+    key: str, new: int | None, before: int | None, names: dict[int, str | None], tr: Translator | None = None
+) -> str:
     """The reply to ``/budget daily|alert|user …``: what is in force now, what was, and what it means."""
-    what = label(key, names)
+    tr = tr or translator("en")
+    what = label(key, names, tr)
     if key == "alert":
-        shown = "off" if new is None else usd(new)
-        was = "off" if before is None else usd(before)
+        shown = tr.gettext("off") if new is None else usd(new)
+        was = tr.gettext("off") if before is None else usd(before)
     else:
-        shown, was = _cap(new), _cap(before)
-    line = f"✅ {what}: <b>{shown}</b> (was {was})."
+        shown, was = _cap(new, tr), _cap(before, tr)
+    line = tr.gettext("✅ {what}: <b>{shown}</b> (was {was}).", what=what, shown=shown, was=was)
     if new == 0 and key == "daily":
-        line += (
-            "\n🛑 Cloud analysis is now <b>stopped</b> for everyone: photos are answered only from the cache and "
+        line += "\n" + tr.gettext(
+            "🛑 Cloud analysis is now <b>stopped</b> for everyone: photos are answered only from the cache and "
             "by the local model, if one is running. /budget daily 5.00 (or off) turns it back on."
         )
     elif new == 0 and key.startswith("user:"):
-        line += "\n🛑 Cloud analysis is now stopped for this user; other users are not affected."
+        line += "\n" + tr.gettext("🛑 Cloud analysis is now stopped for this user; other users are not affected.")
     elif key == "alert" and new is not None:
-        line += " Admins get one message the first day spend passes it."
+        line += " " + tr.gettext("Admins get one message the first day spend passes it.")
     return line
 
 
@@ -104,33 +109,48 @@ async def gather(session: AsyncSession, settings: BotSettings, day: date | None 
     return BudgetView(day, spent, max(spent, counted), caps, [(str(p), int(v)) for p, v in rows.all()], users)
 
 
-def _used(value: int, cap: int | None) -> str:
+def _used(value: int, cap: int | None, tr: Translator) -> str:
     if cap is None:
-        return f"{usd(value)} (no cap)"
+        return tr.gettext("{amount} (no cap)", amount=usd(value))
     if cap == 0:
-        return "$0.00: cloud analysis is <b>stopped</b>"
-    return f"{usd(value)} of {usd(cap)} ({value * 100 // cap} %)"
+        return tr.gettext("$0.00: cloud analysis is <b>stopped</b>")
+    return tr.gettext("{amount} of {cap} ({percent} %)", amount=usd(value), cap=usd(cap), percent=value * 100 // cap)
 
 
-def report(view: BudgetView) -> str:
-    """/budget: today's spend against each limit, in the order an admin asks about them."""
+def report(view: BudgetView, tr: Translator | None = None) -> str:
+    """/budget: today's spend against each limit, in the order an admin asks about them (in ``tr``'s language)."""
+    tr = tr or translator("en")
     caps = view.caps
-    lines = [f"<b>💸 Budget for {view.day.isoformat()} (UTC)</b>", f"Cloud spend today: <b>{usd(view.spent)}</b>"]
+    lines = [
+        tr.gettext("<b>💸 Budget for {day} (UTC)</b>", day=view.day.isoformat()),
+        tr.gettext("Cloud spend today: <b>{amount}</b>", amount=usd(view.spent)),
+    ]
     if view.counted > view.spent:
-        lines.append(f"…plus {usd(view.counted - view.spent)} held for analyses still running")
-    lines.append(f"Daily cap: {_used(view.counted, caps.daily)}")
-    lines.append("Alert: off" if caps.alert is None else f"Alert when spend passes {usd(caps.alert)}")
-    lines.append("Per-user cap: none" if caps.user_default is None else f"Per-user cap: {usd(caps.user_default)} a day")
+        held = usd(view.counted - view.spent)
+        lines.append(tr.gettext("…plus {amount} held for analyses still running", amount=held))
+    lines.append(tr.gettext("Daily cap: {used}", used=_used(view.counted, caps.daily, tr)))
+    lines.append(
+        tr.gettext("Alert: off")
+        if caps.alert is None
+        else tr.gettext("Alert when spend passes {amount}", amount=usd(caps.alert))
+    )
+    lines.append(
+        tr.gettext("Per-user cap: none")
+        if caps.user_default is None
+        else tr.gettext("Per-user cap: {amount} a day", amount=usd(caps.user_default))
+    )
     if view.by_provider:
         lines.append("")
-        lines.append("<b>By provider</b>")
+        lines.append(tr.gettext("<b>By provider</b>"))
         lines.extend(f"• {escape(name)}: {usd(value)}" for name, value in view.by_provider)
     if view.users:
         lines.append("")
-        lines.append("<b>Users with their own cap</b>")
-        lines.extend(f"• {escape(u.name or 'user')} ({u.user_id}): {_used(u.spent, u.cap)}" for u in view.users)
+        lines.append(tr.gettext("<b>Users with their own cap</b>"))
+        lines.extend(
+            f"• {escape(u.name or tr.gettext('user'))} ({u.user_id}): {_used(u.spent, u.cap, tr)}" for u in view.users
+        )
     lines.append("")
-    lines.append("Change: /budget daily 5.00 · /budget user ID 1.00 · /budget alert 10.00 (or off)")
+    lines.append(tr.gettext("Change: /budget daily 5.00 · /budget user ID 1.00 · /budget alert 10.00 (or off)"))
     return "\n".join(lines)
 
 

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.runtime.models import Card
+from bot.runtime.models import Card, CardMessage
 from bot.runtime.queues import PhotoRef
 from pipeline import Analysis
+from pipeline.models import upsert_insert
 
 KEEP = timedelta(days=30)
 
@@ -31,6 +32,8 @@ class CardTicket:
     # What its work order may trust (bot/chat/evidence.py ``provenance``): verified identifiers, the register's unit.
     provenance: dict[str, Any] | None = None
     owner_id: int | None = None  # the user who sent the photo: only they (and admins) may press its buttons
+    language: str | None = None  # the language the analysis was written in (a bot/i18n code; None: English)
+    follow_ups: tuple[tuple[str, str], ...] = ()  # (question, answer) asked by replying to the card
 
     def may_press(self, user_id: int, *, is_admin: bool) -> bool:
         """In a group everyone sees the card; only its owner may file, dismiss or re-check (spending quota).
@@ -54,6 +57,7 @@ async def remember(sessions: async_sessionmaker[AsyncSession], token: str, ticke
                 provenance=ticket.provenance,
                 created_at=now,
                 owner_id=ticket.owner_id,
+                language=ticket.language,
             )
         )
 
@@ -97,8 +101,51 @@ async def settle(
 
 async def purge(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
     async with sessions.begin() as session:
+        await session.execute(delete(CardMessage).where(CardMessage.created_at < now - KEEP))
         result = await session.execute(delete(Card).where(Card.created_at < now - KEEP))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def placed(
+    sessions: async_sessionmaker[AsyncSession],
+    token: str,
+    chat_id: int,
+    message_id: int,
+    now: datetime,
+    kind: str = "card",
+) -> None:
+    """``message_id`` in ``chat_id`` belongs to the card ``token``: the card itself, or an ``"answer"`` about it."""
+    async with sessions.begin() as session:
+        insert = upsert_insert(session)
+        await session.execute(
+            insert(CardMessage)
+            .values(chat_id=chat_id, message_id=message_id, token=token, kind=kind, created_at=now)
+            .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
+        )
+
+
+MAX_FOLLOW_UPS = 10  # kept for the work order; older ones are dropped first
+
+
+async def add_follow_up(sessions: async_sessionmaker[AsyncSession], token: str, question: str, answer: str) -> None:
+    """Keep a follow-up and its answer with the card (the last ``MAX_FOLLOW_UPS``), for its work order."""
+    async with sessions.begin() as session:
+        row = await session.get(Card, token, with_for_update=True)
+        if row is not None:
+            row.follow_ups = [*(row.follow_ups or []), {"q": question, "a": answer}][-MAX_FOLLOW_UPS:]
+
+
+@dataclass(frozen=True)
+class Placed:
+    token: str
+    kind: str  # "card" or "answer"
+
+
+async def message_at(sessions: async_sessionmaker[AsyncSession], chat_id: int, message_id: int) -> Placed | None:
+    """The card a message belongs to and what the message is, or None (not a card's, or older than ``KEEP``)."""
+    async with sessions() as session:
+        row = await session.get(CardMessage, (chat_id, message_id))
+        return Placed(row.token, row.kind) if row is not None else None
 
 
 def _ticket(row: Card) -> CardTicket:
@@ -111,4 +158,6 @@ def _ticket(row: Card) -> CardTicket:
         analysis=Analysis.model_validate(row.analysis) if row.analysis is not None else None,
         provenance=row.provenance,
         owner_id=row.owner_id,
+        language=row.language,
+        follow_ups=tuple((str(f.get("q", "")), str(f.get("a", ""))) for f in row.follow_ups or ()),
     )

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import Translator, translator
 from pipeline.models import ModelCall
 
 MIN_DAYS = 7
@@ -153,6 +154,10 @@ def _decimals(top: float) -> int:
     return 5
 
 
-def caption(data: ChartData) -> str:
+def caption(data: ChartData, tr: Translator | None = None) -> str:
     first, last = data.days[0], data.days[-1]
-    return f"Cloud spend, cost per photo and cache hits, {first:%d %b} – {last:%d %b} (UTC)"
+    return (tr or translator("en")).gettext(
+        "Cloud spend, cost per photo and cache hits, {first} – {last} (UTC)",
+        first=f"{first:%Y-%m-%d}",
+        last=f"{last:%Y-%m-%d}",
+    )

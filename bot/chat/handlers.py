@@ -15,8 +15,9 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot import i18n
 from bot.accounts import payments, quota, ratelimit
-from bot.chat import cards, confirm, delivery, render, replies, workorders
+from bot.chat import cards, confirm, delivery, questions, render, replies, workorders
 from bot.chat.cards import CardTicket
 from bot.chat.evidence import provenance
 from bot.chat.status import ProgressEdits, StatusLine, ack_delay, edit
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
 
 SOMETHING_WRONG = "😕 Something went wrong on my side. Your free photo was not used; please try again."
-ALBUM_STATUS = "🔎 Analyzing… (collecting the album)"
 COMMAND_FAILED = "😕 Something went wrong on my side. Please try again in a moment."
 
 
@@ -106,6 +106,7 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ref = PhotoRef(message.document.file_id, message.document.file_size, message.message_id)
     chat_id, update_id = message.chat_id, update.update_id
     cid = correlation_id.get()
+    tr = await services.translator(user.id)
 
     if message.media_group_id:
         album, is_new = services.albums.add(chat_id, message.media_group_id, ref, message.caption)
@@ -113,7 +114,8 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             album.finishers.append(services.updates.keep_open(update_id))
             return
         limited = await _too_fast(services, message, user.id)
-        status = None if limited else await _acknowledge(services, message, update_id, ALBUM_STATUS)
+        album_status = tr.gettext(render.ALBUM_STATUS)
+        status = None if limited else await _acknowledge(services, message, update_id, album_status, tr)
         services.updates.let_chat_continue(update_id)  # the album's later items must get in while we collect
         complete = await services.albums.complete(album)
         try:
@@ -132,9 +134,14 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if await _too_fast(services, message, user.id):
         return
     if services.updates.resumed_status(update_id) is not None:
-        line = StatusLine(None, message=await _acknowledge(services, message, update_id, "🔎 Analyzing…"))
+        analyzing = tr.gettext(render.ANALYZING)
+        line = StatusLine(None, message=await _acknowledge(services, message, update_id, analyzing, tr))
     else:  # acknowledged once it needs a model, or soon (at once in a crowd); a quick cache hit sends only its card
-        line = StatusLine(message, on_ack=lambda message_id: services.updates.note_status(update_id, message_id))
+        line = StatusLine(
+            message,
+            ack_text=tr.gettext(render.ANALYZING),
+            on_ack=lambda message_id: services.updates.note_status(update_id, message_id),
+        )
         line.acknowledge_after(ack_delay(services.photos_in_flight))
     services.photos_in_flight += 1
     try:
@@ -144,13 +151,13 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         line.close()
 
 
-async def _acknowledge(services: Services, message: Message, update_id: int, text: str) -> Message:
+async def _acknowledge(services: Services, message: Message, update_id: int, text: str, tr: i18n.Translator) -> Message:
     """The status message: new, or after a restart the one the interrupted attempt left (edited, not resent)."""
     resumed = services.updates.resumed_status(update_id)
     if resumed is not None:
         try:
             edited = await message.get_bot().edit_message_text(
-                f"{text} (picked up again after a restart)", chat_id=message.chat_id, message_id=resumed
+                tr.gettext(render.RESUMED, text=text), chat_id=message.chat_id, message_id=resumed
             )
             if isinstance(edited, Message):
                 return edited
@@ -214,10 +221,11 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         else:
             with contextlib.suppress(BadRequest):
                 await query.message.edit_reply_markup(reply_markup=None)
+    rechecking = (await services.translator(user_id)).gettext(render.RECHECKING)
     if status is None:
-        status = await context.bot.send_message(ticket.chat_id, "🔎 Re-checking with a fresh analysis…")
+        status = await context.bot.send_message(ticket.chat_id, rechecking)
     else:
-        await edit(status, "🔎 Re-checking with a fresh analysis…")
+        await edit(status, rechecking)
     await services.updates.note_status(update.update_id, status.message_id)
     await process(
         services, context, update.effective_user.id, ticket.chat_id, ticket.refs, ticket.caption,
@@ -275,13 +283,22 @@ async def process(
         reservation: quota.Reservation | None = None
         progress: ProgressEdits | None = None
         try:
+            tr = await services.translator(user_id)
             photos = await _download(services, context, refs, line)
             if photos is None:
                 return
             if not fresh:  # fingerprinted twice on a miss (a few ms) so that a hit costs one message, no quota
-                hit = await services.pipeline.cached(photos, caption=caption, user_id=user_id)
+                language = tr.prompt_name
+                hit = await services.pipeline.cached(photos, caption=caption, user_id=user_id, language=language)
                 if hit is not None:
                     await _answer_or_undo(services, line, hit, chat_id, refs, caption, user_id, photos[0], None)
+                    return
+                if caption and (asked := await questions.ask_cached(services, photos, caption, user_id)) is not None:
+                    answered, ticket = asked  # the cached analysis, the caption's question answered in words
+                    if not await _answer_or_undo(
+                        services, line, answered, chat_id, refs, caption, user_id, photos[0], None
+                    ):
+                        await questions.give_back(services, ticket)
                     return
             status = await line.message()
             await slot.enter_async_context(services.slots)
@@ -302,11 +319,11 @@ async def process(
             edits = progress = ProgressEdits(status)
 
             async def on_progress(event: Progress) -> None:
-                await edits(render.status_text(event))
+                await edits(render.status_text(event, tr))
 
             result = await services.pipeline.analyze(
                 photos, caption=caption, user_id=user_id, guard=services.guard, progress=on_progress, fresh=fresh,
-                replaces=replaces, language=(await services.translator(user_id)).prompt_name,
+                replaces=replaces, language=tr.prompt_name,
                 arm=quality_telegram.arm_of(services, user_id),
             )  # fmt: skip
         except IntakeError as exc:
@@ -399,7 +416,8 @@ async def _quota_exhausted(
     caption: str | None,
 ) -> None:
     """No free photo left: a photo already analysed is still answered (it costs nothing)."""
-    result = await services.pipeline.cached(photos, caption=caption, user_id=user_id)
+    language = (await services.translator(user_id)).prompt_name
+    result = await services.pipeline.cached(photos, caption=caption, user_id=user_id, language=language)
     if result is not None:
         await _answer_or_undo(services, line, result, chat_id, refs, caption, user_id, photos[0], None)
         return
@@ -428,8 +446,9 @@ async def _answer_or_undo(
     *,
     update_id: int | None = None,
     recheck_of: str | None = None,
-) -> None:
-    """Answer inside error handling: an answer that never arrived is not charged and not kept in the cache."""
+) -> bool:
+    """Answer inside error handling: an answer that never arrived is not charged and not kept in the cache.
+    True when it arrived."""
     try:
         delivered = await _answer(
             services, line, result, chat_id, refs, caption, user_id=user_id, photo=photo, recheck_of=recheck_of
@@ -443,6 +462,7 @@ async def _answer_or_undo(
         await _release(services, reservation, update_id)
         if result.analysis_id is not None:
             await services.pipeline.discard(result.analysis_id)
+    return delivered
 
 
 async def _answer(
@@ -467,6 +487,7 @@ async def _answer(
         result.analysis,
         provenance(result.analysis, result.receipt),
         owner_id=user_id,
+        language=(await services.translator(user_id)).code,
     )
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
@@ -478,7 +499,7 @@ async def _answer(
     keyboard = confirm.with_rows(keyboard, confirm.rows(token, ticket.provenance, tr))  # disputed identifiers
     admin_view = services.is_admin(user_id) and chat_id == user_id  # cost lines never shown to a group
     orders = await _unit_orders(services, result)
-    html = render.card(result.analysis, result.receipt, tr=tr, admin=admin_view, unit_orders=orders)
+    html = render.card(result.analysis, result.receipt, tr=tr, admin=admin_view, unit_orders=orders, question=caption)
     html = await _with_quota(services, html, user_id, charged=result.receipt.source == "model")
     try:
         first = await line.first(html, keyboard)  # a quick cache hit: the card is the only message
@@ -492,6 +513,7 @@ async def _answer(
         if sent is delivery.Delivery.LOST:
             return False
     await quality_telegram.card_shown(services, token, status.message_id)
+    await cards.placed(services.sessions, token, status.chat_id, status.message_id, datetime.now(UTC))
     if auto:
         async with services.sessions() as session:
             row = await quota.get_user(session, user_id)

@@ -48,16 +48,24 @@ def tier_label(tier: str | None, tr: Translator = EN) -> str:
     return tr.gettext(label) if tier == "ollama" else label
 
 
-def status_text(progress: Progress) -> str:
+# Status lines, in the user's language (bot/i18n); every one starts with 🔎 so it reads as "still working".
+ANALYZING = N_("🔎 Analyzing…")
+ALBUM_STATUS = N_("🔎 Analyzing… (collecting the album)")
+RECHECKING = N_("🔎 Re-checking with a fresh analysis…")
+RESUMED = N_("{text} (picked up again after a restart)")
+
+
+def status_text(progress: Progress, tr: Translator | None = None) -> str:
+    tr = tr or translator("en")
     if progress.stage == "cache":
-        return "🔎 Analyzing… checking photos I have seen before"
+        return tr.gettext("🔎 Analyzing… checking photos I have seen before")
     if progress.stage == "plate":
-        return "🔎 Analyzing… reading the nameplate"
+        return tr.gettext("🔎 Analyzing… reading the nameplate")
     if progress.stage == "tier":
         if progress.is_local:
-            return "🔎 Analyzing… asking the local model"
-        return f"🔎 Analyzing… asking {escape(tier_label(progress.tier))} (cloud)"
-    return "🔎 Analyzing… writing up the result"
+            return tr.gettext("🔎 Analyzing… asking the local model")
+        return tr.gettext("🔎 Analyzing… asking {tier} (cloud)", tier=escape(tier_label(progress.tier)))
+    return tr.gettext("🔎 Analyzing… writing up the result")
 
 
 def card(
@@ -67,6 +75,7 @@ def card(
     tr: Translator = EN,
     admin: bool = False,
     unit_orders: Sequence[OutboxEntry] = (),
+    question: str | None = None,
 ) -> str:
     """The full reply for one analysis, in the reader's language, within Telegram's 4,096 visible characters.
 
@@ -80,6 +89,7 @@ def card(
     safety notes, the heading, the certainty and the receipt stay.
     """
     blocks = [
+        question_block(analysis, question),  # the technician's question, answered, comes first
         _heading(analysis, receipt, tr),
         _safety(analysis, tr),
         _actions(analysis, tr),
@@ -98,6 +108,17 @@ class Line:
     html: str
     weight: float
     header: bool = False  # a section title, dropped when its section has no line left
+
+
+def question_block(analysis: Analysis, question: str | None) -> list[Line]:
+    """The technician's question (the caption) and the model's answer to it, for the top of the card; nothing
+    when there is no answer (a caption that asked nothing, like "drive tripped", is context, not a question)."""
+    answer = clean_text(analysis.answer or "")
+    if not answer:
+        return []
+    lines = [Line(f"❓ <i>{_field(question, 300)}</i>", 9.5)] if question and question.strip() else []
+    lines.append(Line(f"💬 {escape(clip_utf16(answer, 800))}", 9.6))  # plain: four bold lines read poorly
+    return lines
 
 
 def _heading(analysis: Analysis, receipt: Receipt, tr: Translator) -> list[Line]:
@@ -180,7 +201,8 @@ def receipt_line(receipt: Receipt, tr: Translator = EN, *, admin: bool = True) -
     source = tier_label(receipt.tier, tr)
     if receipt.source == "cache":
         cached = tr.gettext("from an earlier analysis ({source})", source=source)
-        return f"{cached} · {sure} · $0 · {seconds}" if admin else f"{cached} · {sure}"
+        paid = format_usd(receipt.cost_micro_usd) if receipt.cost_micro_usd else "$0"  # a question answered on it
+        return f"{cached} · {sure} · {paid} · {seconds}" if admin else f"{cached} · {sure}"
     if not admin:
         return f"{source} · {sure} · {seconds}"
     tried = sum(1 for a in receipt.attempts if not a.outcome.startswith("skipped"))

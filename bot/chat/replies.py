@@ -94,6 +94,10 @@ def help_text(
                 ),
                 tr.gettext("• Fill the frame with the label or display, and avoid glare."),
                 tr.gettext("• Add a caption to ask something, e.g. <i>why does it trip on start?</i>"),
+                tr.gettext(
+                    "• Reply to an answer with a question to ask more about it, or send a question about equipment "
+                    "as text, e.g. <i>what does F004 mean on a PowerFlex 525?</i>"
+                ),
                 tr.gettext("• Up to 4 photos of the same equipment can go in one album."),
             ]
         ),

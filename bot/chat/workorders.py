@@ -20,7 +20,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackContext, ContextTypes
 
 from bot import i18n
-from bot.chat import cards, render, replies
+from bot.chat import cards, plant, render, replies
 from bot.chat.cards import CardTicket
 from bot.chat.evidence import work_order_flags
 from bot.quality import buttons as quality_buttons
@@ -115,13 +115,20 @@ async def file_work_order(
     if flags["asset"] is None and ticket.analysis_id is not None:  # the photo that enrolled its unit
         unit = await services.pipeline.register.unit_of_analysis(ticket.analysis_id)
         flags["asset"] = unit.asset if unit is not None else None
+    fields, question, follow_ups = await plant.in_plant_language(
+        services, ticket.analysis.model_dump(mode="json"), ticket.caption, written_in=ticket.language,
+        user_id=reporter.id, follow_ups=ticket.follow_ups,
+    )  # fmt: skip
     work_order = work_order_from_analysis(
-        ticket.analysis.model_dump(mode="json"),
+        fields,
         key=key_for(card.chat_id, card.message_id),
         photo=photo,
         reporter=reporter,
         chat_id=card.chat_id,
         message_id=card.message_id,
+        question=question,
+        labels=plant.labels(services.settings.bot.plant_language),
+        follow_ups=follow_ups,
         **flags,
     )
     async with services.sessions.begin() as session:

@@ -148,8 +148,10 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 now=datetime.now(UTC),
             )  # fmt: skip
     tr = await services.translator(user.id)
-    if shown is None or not text:
-        await message.reply_text(render.NOT_A_PHOTO)
+    if shown is None or not text:  # a reply to a message that is not a card (bot/chat/questions.py words it)
+        from bot.chat.questions import not_a_card  # here: bot.chat.questions imports this module
+
+        await message.reply_text(not_a_card(tr))
         return
     if not mine:  # in a group, a colleague's reply to someone else's card is not that answer's label
         await message.reply_text(tr.gettext(NOT_YOURS))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -17,8 +17,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.chat import admin, commands, confirm, handlers, money, workorders
+from bot import i18n
+from bot.chat import admin, commands, confirm, handlers, money, questions, workorders
 from bot.chat.status import RateBudget
+from bot.i18n import N_
 from bot.quality import telegram as quality
 from bot.runtime.services import Wiring, build_services, close_services
 from bot.runtime.settings import AppSettings
@@ -26,15 +28,29 @@ from bot.updates import ChatOrderedProcessor
 
 log = logging.getLogger(__name__)
 
+# The "/" menu, set once per language (Telegram shows the one matching the user's app language_code).
 COMMANDS = [
-    BotCommand("start", "What I do and your free photos"),
-    BotCommand("help", "What to send, the buttons, plans and commands"),
-    BotCommand("workorders", "Your recent work orders"),
-    BotCommand("usage", "Your free photos and plan"),
-    BotCommand("upgrade", "Unlimited photos with Telegram Stars"),
-    BotCommand("language", "The language I answer in"),
-    BotCommand("paysupport", "Help with payments"),
+    ("start", N_("What I do and your free photos")),
+    ("help", N_("What to send, the buttons, plans and commands")),
+    ("workorders", N_("Your recent work orders")),
+    ("usage", N_("Your free photos and plan")),
+    ("upgrade", N_("Unlimited photos with Telegram Stars")),
+    ("language", N_("The language I answer in")),
+    ("paysupport", N_("Help with payments")),
 ]
+
+
+def command_menu(tr: i18n.Translator) -> list[BotCommand]:
+    return [BotCommand(name, tr.gettext(description)) for name, description in COMMANDS]
+
+
+async def set_command_menus(bot: Bot) -> None:
+    """The default menu in English, and one per supported language for users whose Telegram uses it."""
+    await bot.set_my_commands(command_menu(i18n.translator("en")))
+    for code in i18n.LANGUAGES:
+        if code != "en":
+            await bot.set_my_commands(command_menu(i18n.translator(code)), language_code=code)
+
 
 IMAGE_DOCUMENT = (
     filters.Document.IMAGE | filters.Document.FileExtension("heic") | filters.Document.FileExtension("heif")
@@ -49,7 +65,7 @@ def build_application(settings: AppSettings, *, wiring: Wiring | None = None) ->
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         app.bot_data["services"] = await build_services(settings, app, wiring)
-        await app.bot.set_my_commands(COMMANDS)
+        await set_command_menus(app.bot)
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         services = app.bot_data.pop("services", None)
@@ -87,6 +103,10 @@ def register_handlers(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(filters.PHOTO | IMAGE_DOCUMENT, handlers.on_photo))
     app.add_handler(CallbackQueryHandler(handlers.on_recheck, pattern=r"^r[ecn]:"))
     app.add_handler(CallbackQueryHandler(workorders.on_button, pattern=r"^wo:[cd]:"))
+    # Text: a follow-up replying to a card (groups too), or a question about equipment (private chats); replies
+    # that are not follow-ups go on to bot/quality (corrections, review replies) from inside questions.on_text.
+    text = filters.TEXT & ~filters.COMMAND & (filters.ChatType.PRIVATE | filters.REPLY)
+    app.add_handler(MessageHandler(text & ~filters.StatusUpdate.ALL, questions.on_text))
     quality.register(app)  # its vote buttons before the catch-all below
     app.add_handler(CallbackQueryHandler(confirm.on_confirm, pattern=r"^cf:"))
     app.add_handler(CallbackQueryHandler(handlers.on_unknown_button))  # any other data: answered, never spins

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, MetaData, String, Text, func, text
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, MetaData, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pipeline.models import NAMING, UTCDateTime
@@ -25,6 +25,9 @@ class User(Base):
     language_code: Mapped[str | None] = mapped_column(String(16))  # Telegram's, refreshed on every update
     language: Mapped[str | None] = mapped_column(String(8))  # chosen with /language; None: follow Telegram's
     free_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Free-plan text answers on ``questions_day`` (UTC), see bot/accounts/questions.py.
+    questions_day: Mapped[date | None] = mapped_column(Date)
+    questions_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     paid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
@@ -136,6 +139,22 @@ class Card(Base):
     provenance: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     owner_id: Mapped[int | None] = mapped_column(BigInteger)  # who sent the photo; None on cards before migration 0009
+    language: Mapped[str | None] = mapped_column(String(8))  # the language its text is in (bot/i18n code)
+    # Follow-up questions asked by replying to the card, with their answers: [{"q": …, "a": …}] (for its work order).
+    follow_ups: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
+
+
+class CardMessage(Base):
+    """A message that belongs to a card: the card itself, and each answer to a follow-up on it, so a reply to
+    any of them finds the card's analysis (bot/chat/questions.py). Purged with the cards."""
+
+    __tablename__ = "card_messages"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8), default="card", server_default="card")  # "card" or "answer"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class InboxUpdate(Base):

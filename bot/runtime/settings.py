@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.i18n.catalog import LANGUAGES
 from cmmsconnect.settings import CmmsSettings
 from pipeline.settings import PipelineSettings
 
@@ -32,11 +33,15 @@ class BotSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///data/plc-copilot.db"
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     free_photos: int = Field(default=3, ge=0)
+    # Text answers (follow-ups, equipment questions) per UTC day on the free plan (bot/accounts/questions.py).
+    free_questions_per_day: int = Field(default=10, ge=0, le=1000)
     # Photo requests (a photo or an album) per user per minute, admins excepted; 0 = no limit
     # (bot/accounts/ratelimit.py).
     photos_per_minute: int = Field(default=10, ge=0, le=600)
     album_wait_s: float = Field(default=1.5, gt=0, le=10)
     log_level: str = "INFO"
+    # The language work orders are written in, whatever the technician's (bot/chat/plant.py): en, es, de or pt.
+    plant_language: str = "en"
     # Work orders: file without asking after each analysis, and how often the outbox worker runs.
     auto_work_order: bool = False
     outbox_poll_s: float = Field(default=10.0, ge=0.5, le=3600)
@@ -95,6 +100,14 @@ class BotSettings(BaseSettings):
         if wrong:
             raise ValueError(f"REVIEW_PRIORITIES takes {', '.join(PRIORITIES)}; not {', '.join(wrong)}")
         return [p.lower() for p in value]
+
+    @field_validator("plant_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        code = value.strip().lower()
+        if code not in LANGUAGES:
+            raise ValueError(f"PLANT_LANGUAGE must be one of {', '.join(LANGUAGES)} (got {value!r})")
+        return code
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -24,7 +24,8 @@ async def free_used(bot: Any, user_id: int) -> int:
 
 
 def finished(text: str) -> bool:
-    return "Analyzing" not in text and "Re-checking" not in text
+    """Not a status line: every status line starts with 🔎, in every language (bot/chat/render.py)."""
+    return "🔎" not in text
 
 
 async def test_start_help_and_commands(start_bot: Any) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.accounts import quota
+from bot.accounts import questions, quota
 from bot.runtime.models import User
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -103,3 +103,24 @@ async def test_reserve_for_a_user_whose_row_was_never_written_creates_it(
     async with sessions() as session:
         user = await session.get(User, 77)
         assert user is not None and user.free_used == 1
+
+
+async def _ask(sessions: async_sessionmaker[AsyncSession], now: datetime = NOW) -> questions.QuestionTicket | None:
+    async with sessions.begin() as session:
+        return await questions.reserve_question(session, user_id=42, is_admin=False, limit=3, now=now)
+
+
+async def test_concurrent_questions_get_exactly_todays_allowance_and_a_new_day_renews_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _new_user(sessions, 42, questions_day=(NOW - timedelta(days=1)).date(), questions_used=3)
+    results = await asyncio.gather(*(_ask(sessions) for _ in range(8)))
+    tickets = [r for r in results if r is not None]
+    assert len(tickets) == 3, "yesterday's count does not carry over; today's three are taken once each"
+    async with sessions.begin() as session:
+        await questions.release_question(session, tickets[0])
+    assert await _ask(sessions) is not None and await _ask(sessions) is None
+    assert await _ask(sessions, NOW + timedelta(days=1)) is not None
+    async with sessions() as session:
+        user = await session.get(User, 42)
+        assert user is not None and user.free_used == 0, "questions never touch the free photos"

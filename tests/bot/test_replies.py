@@ -31,7 +31,8 @@ def in_order(text: str, *parts: str) -> bool:
 
 
 def finished(text: str) -> bool:
-    return "Analyzing" not in text and "Re-checking" not in text
+    """Not a status line: every status line starts with 🔎, in every language (bot/chat/render.py)."""
+    return "🔎" not in text
 
 
 async def reply(bot: Any, user_id: int, command: str) -> str:

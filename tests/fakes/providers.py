@@ -16,7 +16,10 @@ resolves the undated alias, as the real API does.
 Each provider has a queue of scripted outcomes, provider-neutral so one script works everywhere: ``Text``
 (a successful answer with token counts, optionally after a delay) or ``Fail`` (an HTTP error rendered in that
 provider's error-body shape, optionally with ``Retry-After``); a raw ``Reply`` passes through untouched. When
-the queue is empty the provider's default answer (a valid analysis) is served. Cloud fakes check the API key
+the queue is empty the provider's default answer is served: a valid analysis for a request with an image, a
+valid question answer (``answer_json``) for a text-only request. A text-only request is answered in the same
+wire shape with what differs for text: Gemini's ``promptTokensDetails`` then lists only the TEXT modality (as
+the real API does for a prompt without an image). Cloud fakes check the API key
 header and answer 401 for a wrong one, as the real services do. Typical use::
 
     with FakeProviders() as fake:
@@ -142,6 +145,36 @@ def analysis_json(**overrides: Any) -> str:
     return json.dumps(value)
 
 
+DEFAULT_ANSWER = "F004 is UnderVoltage: the DC bus fell below its minimum."
+
+
+def answer_json(answer: str = DEFAULT_ANSWER, confidence: float = 0.8) -> str:
+    """A valid answer to a text-only question, as the JSON text a model would return."""
+    return json.dumps({"answer": answer, "confidence": confidence})
+
+
+def answered(answer: str = DEFAULT_ANSWER, confidence: float = 0.8, **usage: Any) -> Text:
+    """A scripted answer to a text-only question (fewer input tokens than a photo: no image)."""
+    return Text(answer_json(answer, confidence), **{"input_tokens": 420, "output_tokens": 40, **usage})
+
+
+def has_image(provider: str, body: dict[str, Any]) -> bool:
+    """Whether a generation request carries an image, read from each provider's own request shape."""
+    if provider == "gemini":
+        parts = [p for c in body.get("contents", []) for p in c.get("parts", [])]
+        return any("inlineData" in p or "inline_data" in p for p in parts)
+    messages = body.get("messages", [])
+    if provider == "ollama":
+        return any(m.get("images") for m in messages)
+    kind = "image" if provider == "anthropic" else "image_url"
+    return any(
+        isinstance(block, dict) and block.get("type") == kind
+        for m in messages
+        if isinstance(m.get("content"), list)
+        for block in m["content"]
+    )
+
+
 def good(**overrides: Any) -> Text:
     return Text(analysis_json(**overrides))
 
@@ -205,11 +238,12 @@ def _ollama_ok(t: Text, model: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _gemini_ok(t: Text, model: str) -> dict[str, Any]:
+def _gemini_ok(t: Text, model: str, image: bool = True) -> dict[str, Any]:
+    details = ([{"modality": "TEXT", "tokenCount": t.input_tokens - 258}, {"modality": "IMAGE", "tokenCount": 258}]
+               if image else [{"modality": "TEXT", "tokenCount": t.input_tokens}])  # fmt: skip
     usage = {"promptTokenCount": t.input_tokens, "candidatesTokenCount": t.output_tokens,
              "totalTokenCount": t.input_tokens + t.output_tokens + t.reasoning_tokens,
-             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": t.input_tokens - 258},
-                                     {"modality": "IMAGE", "tokenCount": 258}]}  # fmt: skip
+             "promptTokensDetails": details}  # fmt: skip
     if t.reasoning_tokens:
         usage["thoughtsTokenCount"] = t.reasoning_tokens
     return {
@@ -254,13 +288,14 @@ _RENDER_OK = {"ollama": _ollama_ok, "gemini": _gemini_ok, "xai": _openai_ok, "op
               "anthropic": _anthropic_ok}  # fmt: skip
 
 
-def _render(provider: str, scripted: Scripted, model: str) -> Reply:
+def _render(provider: str, scripted: Scripted, model: str, image: bool = True) -> Reply:
     if isinstance(scripted, Reply):
         return scripted
     if isinstance(scripted, Fail):
         headers = {"Retry-After": scripted.retry_after} if scripted.retry_after is not None else {}
         return Reply(scripted.status, json=_error_body(provider, scripted), headers=headers, delay=scripted.delay)
-    return Reply(200, json=_RENDER_OK[provider](scripted, model), delay=scripted.delay, hold=scripted.hold)
+    body = _gemini_ok(scripted, model, image) if provider == "gemini" else _RENDER_OK[provider](scripted, model)
+    return Reply(200, json=body, delay=scripted.delay, hold=scripted.hold)
 
 
 def _key_ok(provider: str, headers: dict[str, str]) -> bool:
@@ -352,22 +387,25 @@ class FakeProviders:
             raise KeyError(f"unknown provider {provider!r}; one of {', '.join(PROVIDERS)}")
         return key
 
-    def _next(self, provider: str) -> Scripted:
+    def _next(self, provider: str, image: bool = True) -> Scripted:
         with self._lock:
             queue = self._queues[provider]
-            return queue.popleft() if queue else self._defaults[provider]
+            if queue:
+                return queue.popleft()
+            return self._defaults[provider] if image else answered()
 
     def _generate(self, provider: str, request: Recorded, model: str) -> Reply:
         if not _key_ok(provider, request.headers):
             return _render(provider, Fail(401, "fake: wrong or missing API key"), model)
         if provider in self.catalogue and self._resolve(provider, model) is None:
             return self._not_found(provider, model)
-        scripted = self._next(provider)
+        image = has_image(provider, request.json())
+        scripted = self._next(provider, image)
         if isinstance(scripted, Held):
             scripted.arrived.set()
             scripted.release.wait(timeout=300)  # a test that forgot to release must not hang the server for ever
             scripted = scripted.then
-        return _render(provider, scripted, model)
+        return _render(provider, scripted, model, image)
 
     def _resolve(self, provider: str, model: str) -> str | None:
         """The catalogue id ``model`` names: itself, or for Anthropic the dated id behind an alias."""

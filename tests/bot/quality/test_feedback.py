@@ -87,7 +87,7 @@ async def test_a_reply_to_the_card_is_a_correction_and_other_replies_are_not(sta
     saved = bot.telegram.last_message(ANN)
     assert saved is not None
     bot.telegram.send_text(ANN, "and another thing", reply_to_message_id=saved.message_id)
-    await bot.last_text(ANN, lambda t: "I work with photos" in t)
+    await bot.last_text(ANN, lambda t: "not one of my analysis cards" in t)  # bot/chat/questions.py words it
     assert len(await rows(bot)) == 1
 
 
