@@ -332,6 +332,11 @@ class Pipeline:
         if row is None or row.language != language_key(language):  # written for another language: ask anew
             return None
         analysis = Analysis.model_validate(row.analysis)
+        if analysis.fault_codes or analysis.condition in ("fault", "warning"):
+            # the unit was in a fault state: a photo without a readable code may show it cleared (or the reader
+            # missed the code), so the models look again rather than the register repeating an old fault
+            log.info("register: unit %d was last seen in %s; asking the models", unit.id, analysis.condition)
+            return None
         log.info("register hit: unit %d (%s), analysis %d", unit.id, unit.label, row.id)
         attempt = Attempt(tier="register", provider="register", model=row.model, outcome="hit_register")
         now = self._now()

@@ -116,7 +116,7 @@ async def test_a_known_unit_is_recognised_and_its_asset_filed(
     start_bot: Any, webhook: FakeWebhookReceiver, reader: MemoReader
 ) -> None:
     bot = await start(start_bot, webhook, cascade="gemini")
-    bot.providers.script("gemini", good(**TRUE, fault_codes=[], confidence=0.9))
+    bot.providers.script("gemini", good(**TRUE, fault_codes=[], condition="normal", confidence=0.9))
     await card_for(bot, render(SIEMENS))
     again = await card_for(bot, render(SIEMENS_AGAIN))
     assert "I know this unit: Siemens 1LE1001-1DB23-4AA4, S/N UD 1402/1234567-001 (register EQ-1)" in again.text
@@ -152,10 +152,10 @@ async def test_a_known_unit_lists_its_work_orders(
     start_bot: Any, webhook: FakeWebhookReceiver, reader: MemoReader
 ) -> None:
     bot = await start(start_bot, webhook, cascade="gemini")
-    bot.providers.script("gemini", good(**TRUE, confidence=0.9))
+    bot.providers.script("gemini", good(**TRUE, fault_codes=[], condition="warning", priority="medium", confidence=0.9))
     first = await card_for(bot, render(SIEMENS))
     assert "Work orders for this unit" not in first.text
     await file_work_order(bot, first, webhook)
-    again = await card_for(bot, render(SIEMENS_AGAIN))
-    assert "I know this unit" in again.text
+    again = await card_for(bot, render(SIEMENS_AGAIN))  # last seen with a warning: the models look again
+    assert "🔁 Same unit as on 20" in again.text
     assert "📋 Work orders for this unit: " in again.text and "(filed 20" in again.text

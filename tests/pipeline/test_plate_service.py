@@ -151,6 +151,18 @@ async def test_a_known_unit_is_recognised_by_its_serial(b: Bench) -> None:
     assert "already on record" in prompt and "1402/1234567-001" in prompt
 
 
+async def test_a_unit_last_seen_in_a_fault_is_looked_at_again_not_answered_from_the_register(b: Bench) -> None:
+    """Measured by bench workload: most wrong register answers repeated the unit's previous fault state (the
+    fault had cleared, or the reader missed the code on the display)."""
+    b.fake.script("gemini", good(**TRUE, fault_codes=["F004"], condition="fault", confidence=0.9))
+    pipeline = await b.pipeline(cascade="gemini")
+    await pipeline.analyze([render(SIEMENS)])
+    b.fake.script("gemini", good(**TRUE, fault_codes=[], condition="normal", confidence=0.9))
+    again = await pipeline.analyze([render(SIEMENS_AGAIN)])  # no code readable on this shot
+    assert again.receipt.source == "model" and again.analysis.condition == "normal"
+    assert again.receipt.known_unit is not None and len(b.fake.calls("gemini")) == 2
+
+
 async def test_a_re_check_asks_the_models_even_for_a_known_unit(b: Bench) -> None:
     b.fake.set_default("gemini", good(**TRUE, fault_codes=[], confidence=0.9))
     pipeline = await b.pipeline(cascade="gemini")
