@@ -24,9 +24,8 @@ from datetime import date, datetime
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.accounts.quota import Plan, plan_of
+from bot.accounts.quota import Plan, plan_of, user_row
 from bot.runtime.models import User
-from pipeline.models import upsert_insert
 
 
 def questions_left(*, day: date | None, used: int, today: date, limit: int) -> int:
@@ -50,17 +49,9 @@ async def reserve_question(
 ) -> QuestionTicket | None:
     """Take one answer from today's allowance, or None when it is used up (never None for paid or admin)."""
     today = now.date()
-    user = await session.scalar(select(User).where(User.id == user_id))
-    if user is None:  # the gate's write failed: a first contact still gets its question
-        insert = upsert_insert(session)
-        await session.execute(
-            insert(User)
-            .values(id=user_id, first_name="", free_used=0, first_seen_at=now, last_seen_at=now)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-        user = await session.scalar(select(User).where(User.id == user_id))
-        if user is None:
-            return None
+    user = await user_row(session, user_id, now)  # a first contact whose gate write failed still gets its answer
+    if user is None:
+        return None
     plan = plan_of(is_admin=is_admin, paid_until=user.paid_until, now=now)
     if plan != "free":
         return QuestionTicket(user_id, plan, today)

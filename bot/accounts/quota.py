@@ -94,12 +94,11 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
-async def reserve(
-    session: AsyncSession, *, user_id: int, is_admin: bool, free_limit: int, now: datetime
-) -> Reservation | None:
-    """Take one analysis for this user, or None when their free photos are used up."""
+async def user_row(session: AsyncSession, user_id: int, now: datetime) -> User | None:
+    """The user's row, created if missing: the gate's write may have failed (a locked database under a crowd),
+    which is no reason to refuse a photo or a question."""
     user = await session.scalar(select(User).where(User.id == user_id))
-    if user is None:  # the gate's write failed (a locked database under a crowd): not a reason to refuse a photo
+    if user is None:
         insert = upsert_insert(session)
         await session.execute(
             insert(User)
@@ -107,8 +106,16 @@ async def reserve(
             .on_conflict_do_nothing(index_elements=["id"])
         )
         user = await session.scalar(select(User).where(User.id == user_id))
-        if user is None:
-            return None
+    return user
+
+
+async def reserve(
+    session: AsyncSession, *, user_id: int, is_admin: bool, free_limit: int, now: datetime
+) -> Reservation | None:
+    """Take one analysis for this user, or None when their free photos are used up."""
+    user = await user_row(session, user_id, now)
+    if user is None:
+        return None
     plan = plan_of(is_admin=is_admin, paid_until=user.paid_until, now=now)
     if plan != "free":
         return Reservation(user_id, plan)
