@@ -116,12 +116,19 @@ async def placed(
 ) -> None:
     """``message_id`` in ``chat_id`` belongs to the card ``token``: the card itself, or an ``"answer"`` about it."""
     async with sessions.begin() as session:
-        insert = upsert_insert(session)
-        await session.execute(
-            insert(CardMessage)
-            .values(chat_id=chat_id, message_id=message_id, token=token, kind=kind, created_at=now)
-            .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
-        )
+        await place(session, token, chat_id, message_id, now, kind)
+
+
+async def place(
+    session: AsyncSession, token: str, chat_id: int, message_id: int, now: datetime, kind: str = "card"
+) -> None:
+    """``placed`` inside the caller's transaction."""
+    insert = upsert_insert(session)
+    await session.execute(
+        insert(CardMessage)
+        .values(chat_id=chat_id, message_id=message_id, token=token, kind=kind, created_at=now)
+        .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
+    )
 
 
 MAX_FOLLOW_UPS = 10  # kept for the work order; older ones are dropped first

@@ -133,4 +133,6 @@ async def _store(services: Services, user_id: int, code: str) -> i18n.Translator
             .where(User.id == user_id)
             .values(language=None if code == AUTO else code, last_seen_at=datetime.now(UTC))
         )
-        return await i18n.translator_for(session, user_id)
+        chosen = await i18n.translator_for(session, user_id)
+    services.language_changed(user_id, chosen)
+    return chosen

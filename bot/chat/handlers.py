@@ -17,10 +17,10 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import i18n
 from bot.accounts import payments, quota, ratelimit
-from bot.chat import cards, confirm, delivery, questions, render, replies, workorders
+from bot.chat import cards, confirm, delivery, lanes, questions, render, replies, workorders
 from bot.chat.cards import CardTicket
 from bot.chat.evidence import provenance
-from bot.chat.status import ProgressEdits, StatusLine, ack_delay, edit
+from bot.chat.status import ACK_AFTER_S, ProgressEdits, StatusLine, edit
 from bot.i18n import translator
 from bot.quality import buttons as quality_buttons
 from bot.quality import telegram as quality_telegram
@@ -60,6 +60,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await edited.reply_text(render.EDIT_IGNORED)
         raise ApplicationHandlerStop
     services = services_of(context)
+    services.begin_update()
     profile = quota.Profile(user.first_name, user.username, user.language_code)
     now = datetime.now(UTC)
     if not services.known_users.needs_touch(user.id, profile, now):
@@ -97,6 +98,7 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo or an image file: acknowledge it, then analyse and answer (in this chat's order, other chats run)."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
+    lanes.LANE.set(lanes.PHOTO)  # this update's messages queue behind other users' commands (bot/chat/lanes.py)
     services = services_of(context)
     if message.photo:
         size = message.photo[-1]
@@ -136,18 +138,16 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if services.updates.resumed_status(update_id) is not None:
         analyzing = tr.gettext(render.ANALYZING)
         line = StatusLine(None, message=await _acknowledge(services, message, update_id, analyzing, tr))
-    else:  # acknowledged once it needs a model, or soon (at once in a crowd); a quick cache hit sends only its card
+    else:  # acknowledged once it needs a model, or after ACK_AFTER_S; a cache hit sends only its card
         line = StatusLine(
             message,
             ack_text=tr.gettext(render.ANALYZING),
             on_ack=lambda message_id: services.updates.note_status(update_id, message_id),
         )
-        line.acknowledge_after(ack_delay(services.photos_in_flight))
-    services.photos_in_flight += 1
+        line.acknowledge_after(ACK_AFTER_S)
     try:
         await process(services, context, user.id, chat_id, [ref], message.caption, line, cid=cid, update_id=update_id)
     finally:
-        services.photos_in_flight -= 1
         line.close()
 
 
@@ -276,6 +276,7 @@ async def process(
 ) -> None:
     """Download, answer from the cache, or reserve quota and analyse. Every path ends with the user told."""
     correlation_id.set(cid)
+    lanes.LANE.set(lanes.PHOTO)
     caption = clean_text(caption) or None if caption else None  # NUL/bidi never reach the model or a database
     # Only the analysis takes one of services.slots: downloads and cache lookups of a crowd run side by side, so
     # a photo is acknowledged (or answered from the cache) without queueing behind other people's model calls.
@@ -512,8 +513,7 @@ async def _answer(
         sent = await delivery.deliver_card(status, html, keyboard)
         if sent is delivery.Delivery.LOST:
             return False
-    await quality_telegram.card_shown(services, token, status.message_id)
-    await cards.placed(services.sessions, token, status.chat_id, status.message_id, datetime.now(UTC))
+    await _card_placed(services, token, status)
     if auto:
         async with services.sessions() as session:
             row = await quota.get_user(session, user_id)
@@ -526,6 +526,17 @@ async def _answer(
             log.exception("automatic work order failed for %s", chat_id)
             await status.reply_text("😕 I could not queue the work order. Tap <b>Re-check</b> or try again later.")
     return True
+
+
+async def _card_placed(services: Services, token: str, status: Message) -> None:
+    """Where the card is (replies to it, its votes), in one write. Never raises: the card is already shown and
+    charged for; without this row a reply to the card is not recognised as being about it."""
+    try:
+        async with services.sessions.begin() as session:
+            await cards.place(session, token, status.chat_id, status.message_id, datetime.now(UTC))
+            await quality_telegram.card_shown(session, token, status.message_id)
+    except Exception:
+        log.exception("could not record where card %s is", token)
 
 
 async def _unit_orders(services: Services, result: Result) -> list[OutboxEntry]:

@@ -9,6 +9,8 @@ goes, in order, to:
 2. **the acknowledgement** — sent as soon as the photo turns out to need a model, or after ``ACK_AFTER_S``;
 3. **progress edits** — only for a stage that has lasted ``SLOW_STAGE_S`` while the limiter has room; only the
    newest stage is ever shown, a stale one is dropped unsent (``ProgressEdits``).
+
+Across users, a command's reply goes before a crowd's photo messages (``bot.chat.lanes``).
 """
 
 from __future__ import annotations
@@ -17,46 +19,60 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter
 
+from bot.chat.lanes import LANE, PriorityLimiter
+
 log = logging.getLogger(__name__)
 
-ACK_AFTER_S = 0.5  # a cache hit is usually answered sooner; a photo that needs a model is acknowledged at once
+# A photo that needs a model is acknowledged as soon as the cache says so; this is only for a slow download or
+# lookup. Long enough that a cache hit in a crowd is still answered with its card alone: among 60 photos at once
+# the last hit reached its card after ~0.9 s (``bench crowd``, BENCHMARKS §5); with 0.5 s most hits got two messages
+# and the 120 messages of 60 hits took four seconds of Telegram's rate.
+ACK_AFTER_S = 1.0
 SLOW_STAGE_S = 1.0  # a stage shorter than this is not worth a message
-BUSY_PHOTOS = 4  # photos already in flight in this process from which every new one is acknowledged at once
 ROOM = 10  # calls in flight (queued in the limiter or on the wire) below which a progress edit may go
 
 
-def ack_delay(photos_in_flight: int) -> float:
-    """How long a new photo may go unacknowledged, hoping to answer it from the cache with the card alone.
-
-    Alone it is ``ACK_AFTER_S``. In a crowd (``BUSY_PHOTOS`` others in flight) a cache hit's own path queues
-    behind the others' downloads and database writes and misses that window anyway (measured: ~2.5 s for a hit
-    among 60), so the waiting technician gets the acknowledgement at once instead of after the queue."""
-    return 0.0 if photos_in_flight >= BUSY_PHOTOS else ACK_AFTER_S
-
-
 class RateBudget(AIORateLimiter):
-    """``AIORateLimiter`` that can say whether it has room for an optional call."""
+    """``AIORateLimiter`` whose overall rate is spent by lane (``bot.chat.lanes``: a command's reply before a
+    crowd's photo messages), and that can say whether it has room for an optional call. PTB's limiter keeps the
+    rest: 20 messages a minute per group, and waiting out a 429's ``retry_after``."""
 
     def __init__(self, *, messages_per_s: float, max_retries: int = 2) -> None:
-        super().__init__(overall_max_rate=messages_per_s, overall_time_period=1, max_retries=max_retries)
+        super().__init__(overall_max_rate=0, overall_time_period=1, max_retries=max_retries)  # 0: ours, below
+        self._overall = PriorityLimiter(messages_per_s)
         self.in_flight = 0
 
-    async def process_request(self, *args: Any, **kwargs: Any) -> Any:
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
         self.in_flight += 1
         try:
-            return await super().process_request(*args, **kwargs)
+            if data.get("chat_id") is not None and not data.get("allow_paid_broadcast"):  # as AIORateLimiter
+                await self._overall.acquire(LANE.get())
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
         finally:
             self.in_flight -= 1
 
     def has_room(self) -> bool:
         return self.in_flight < ROOM
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a slot of the overall rate."""
+        return self._overall.waiting
 
 
 def has_room(bot: Bot) -> bool:

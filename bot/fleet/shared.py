@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy import text
@@ -212,8 +213,15 @@ class SharedRate(RateBudget):
         super().__init__(messages_per_s=messages_per_s)
         self._bucket = bucket
 
-    async def process_request(self, *args: Any, **kwargs: Any) -> Any:
-        data = kwargs.get("data", args[3] if len(args) > 3 else None)
-        if isinstance(data, dict) and data.get("chat_id") is not None:
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        if data.get("chat_id") is not None:
             await self._bucket.take()
-        return await super().process_request(*args, **kwargs)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)

@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
@@ -85,13 +86,9 @@ async def after_answer(
         log.exception("could not record the shown answer %s", token)
 
 
-async def card_shown(services: Services, token: str, message_id: int) -> None:
-    """The card's message id, so a reply to it is found; never raises."""
-    try:
-        async with services.sessions.begin() as session:
-            await feedback.set_message(session, token, message_id)
-    except Exception:
-        log.exception("could not record the card message of %s", token)
+async def card_shown(session: AsyncSession, token: str, message_id: int) -> None:
+    """The card's message id, so a reply to it is found (inside the caller's transaction)."""
+    await feedback.set_message(session, token, message_id)
 
 
 def arm_of(services: Services, user_id: int) -> str | None:
@@ -106,17 +103,19 @@ async def on_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _, choice, token = query.data.split(":", 2)
     services = _services(context)
     user_id = update.effective_user.id
-    async with services.sessions.begin() as session:
+    not_theirs = False
+    async with services.sessions.begin() as session:  # no Telegram call inside: SQLite has one connection
         shown = await feedback.shown_by_token(session, token)
-        if shown is not None and user_id != shown.user_id and not services.is_admin(user_id):
-            await query.answer(render.NOT_YOUR_CARD, show_alert=True)  # in a group, only its owner judges it
-            return
-        if shown is not None:
+        not_theirs = shown is not None and user_id != shown.user_id and not services.is_admin(user_id)
+        if shown is not None and not not_theirs:
             verdict: feedback.Verdict = "right" if choice == "r" else "wrong"
             await feedback.record(
                 session, shown, user_id=user_id, kind="vote", verdict=verdict, detail=None,
                 now=datetime.now(UTC),
             )  # fmt: skip
+    if not_theirs:
+        await query.answer(render.NOT_YOUR_CARD, show_alert=True)  # in a group, only its owner judges it
+        return
     tr = await services.translator(user_id)
     if shown is None:
         await query.answer(tr.gettext(GONE), show_alert=True)

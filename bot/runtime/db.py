@@ -1,9 +1,16 @@
 """Engine construction and migrations, for SQLite (the embedded default) and PostgreSQL (psycopg 3, the fleet).
 
-SQLite runs in WAL mode with a busy timeout so the bot's concurrent updates, the job queue and the CLI can share
-one file; every connection gets the same pragmas. A PostgreSQL URL may be written the way libpq and most hosts
-print it (``postgresql://`` or ``postgres://``); it is pointed at the async psycopg 3 driver here, the one
-Procrastinate also uses, so one URL serves the bot, the CLI and Alembic.
+SQLite runs in WAL mode with a busy timeout so the bot, the job queue and the CLI (separate processes) can share
+one file; every connection gets the same pragmas. Within one process SQLite gets **one** pooled connection: SQLite
+writes one transaction at a time anyway, and several connections of one process wait for each other in SQLite's
+busy handler, which polls with growing sleeps (up to 100 ms) instead of queueing — with 60 photos at once an inbox
+write waited 1.3 s (p99) on 15 connections and 0.09 s on one (``bench crowd``, BENCHMARKS §5). On one connection
+the process's statements queue in order on aiosqlite's thread. The rule that follows: never hold a session across
+a Telegram, model or CMMS call, nor open a second session while holding one.
+
+A PostgreSQL URL may be written the way libpq and most hosts print it (``postgresql://`` or ``postgres://``); it
+is pointed at the async psycopg 3 driver here, the one Procrastinate also uses, so one URL serves the bot, the CLI
+and Alembic.
 """
 
 from __future__ import annotations
@@ -70,6 +77,8 @@ def make_engine(url: str) -> AsyncEngine:
     if is_sqlite:
         connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_MS / 1000
         ensure_database_folder(url)
+        if parsed.database not in (None, "", ":memory:"):  # an in-memory database has its own one-connection pool
+            options.update(pool_size=1, max_overflow=0)
     else:
         # a server restart or an idle-timeout in a proxy (PgBouncer) closes pooled connections under us
         options["pool_pre_ping"] = True

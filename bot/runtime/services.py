@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +36,11 @@ log = logging.getLogger(__name__)
 MAX_CONCURRENT_ANALYSES = 16  # model calls are I/O-bound; this bounds memory and image preparation
 INBOX_KEEP = timedelta(days=2)  # Telegram redelivers for at most 24 h
 
+# The languages read while handling the current update (user id → translator): a photo's path asks for the
+# user's language five times, and in a crowd each read queued behind everyone's writes. Set per update by
+# ``begin_update`` (the gate); a task started by the handler sees the same update's choice.
+_UPDATE_LANGUAGES: ContextVar[dict[int, i18n.Translator] | None] = ContextVar("update_languages", default=None)
+
 
 @dataclass
 class Wiring:
@@ -59,7 +65,6 @@ class Services:
     albums: AlbumCollector
     known_users: quota.KnownUsers = field(default_factory=quota.KnownUsers)
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_ANALYSES))
-    photos_in_flight: int = 0  # single photos being handled in this process (their acknowledgement policy)
     # work-order key → the Telegram status message to edit when the outbox reports on it (lost on restart;
     # a report without one is sent as a new reply to the card)
     wo_status: dict[str, int] = field(default_factory=dict)
@@ -83,9 +88,28 @@ class Services:
             )
 
     async def translator(self, user_id: int) -> i18n.Translator:
-        """The user's language (bot/i18n): their /language choice, else Telegram's, else English."""
+        """The user's language (bot/i18n): their /language choice, else Telegram's, else English. Read once per
+        update (``begin_update``); outside an update, read every time."""
+        memo = _UPDATE_LANGUAGES.get()
+        if memo is not None and (known := memo.get(user_id)) is not None:
+            return known
         async with self.sessions() as session:
-            return await i18n.translator_for(session, user_id)
+            chosen = await i18n.translator_for(session, user_id)
+        if memo is not None:
+            memo[user_id] = chosen
+        return chosen
+
+    @staticmethod
+    def begin_update() -> None:
+        """A new update is being handled: languages are read afresh (a /language change shows at once)."""
+        _UPDATE_LANGUAGES.set({})
+
+    @staticmethod
+    def language_changed(user_id: int, translator: i18n.Translator) -> None:
+        """/language stored a new choice during this update: the rest of it answers in that language."""
+        memo = _UPDATE_LANGUAGES.get()
+        if memo is not None:
+            memo[user_id] = translator
 
     async def on_work_order_dead(self, report: DeliveryReport) -> None:
         """A work order could not be filed within CMMS_DEAD_AFTER_HOURS: every admin hears of it."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy import text
+
 from bot.chat.delivery import LOST, PLAIN_NOTE
 from bot.chat.render import MAX_MESSAGE, utf16_len
 from tests.bot.conftest import ANN, BOB
@@ -72,6 +74,26 @@ async def test_an_answer_that_cannot_be_shown_is_not_charged_nor_cached(start_bo
     card = await bot.last_text(ANN, lambda t: finished(t) and "Allen-Bradley" in t)
     assert "from an earlier analysis" not in card, "the undelivered answer was dropped from the cache"
     assert len(bot.providers.calls("gemini")) == 2 and await free_used(bot, ANN) == 1
+
+
+async def test_a_card_shown_stays_shown_when_its_bookkeeping_fails(start_bot: Any) -> None:
+    """After Telegram has the card, failing to record where it is must not take it back: no "something went
+    wrong" over it, the photo counts, the answer stays in the cache."""
+    bot = await start_bot(cascade="gemini")
+    async with bot.services.engine.begin() as conn:  # the table the card's message id goes to is gone
+        await conn.execute(text("ALTER TABLE card_messages RENAME TO card_messages_away"))
+    try:
+        bot.telegram.send_photo(ANN, make_photo(104))
+        card = await bot.last_text(ANN, lambda t: finished(t) and "Allen-Bradley" in t)
+        await asyncio.sleep(0.3)  # nothing replaces it afterwards
+        assert bot.telegram.last_message(ANN).plain == card  # type: ignore[union-attr]
+        assert await free_used(bot, ANN) == 1
+    finally:
+        async with bot.services.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE card_messages_away RENAME TO card_messages"))
+    bot.telegram.send_photo(ANN, make_photo(104))
+    again = await bot.last_text(ANN, lambda t: "from an earlier analysis" in t)
+    assert "Allen-Bradley" in again and len(bot.providers.calls("gemini")) == 1
 
 
 async def test_a_different_caption_is_a_different_question(start_bot: Any) -> None:

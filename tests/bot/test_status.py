@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-import pytest
 from telegram import Message
 
-from bot.chat.status import ACK_AFTER_S, BUSY_PHOTOS, ROOM, ProgressEdits, RateBudget, ack_delay
+from bot.chat.status import ROOM, ProgressEdits, RateBudget
 
 
 class FakeBot:
@@ -97,11 +96,3 @@ async def test_close_lets_an_edit_in_flight_land_before_the_answer() -> None:
     release.set()
     await asyncio.wait_for(closing, 5)
     assert status.edits == ["🔎 Asking Gemini…"]
-
-
-@pytest.mark.parametrize(
-    ("in_flight", "delay"),
-    [(0, ACK_AFTER_S), (BUSY_PHOTOS - 1, ACK_AFTER_S), (BUSY_PHOTOS, 0.0), (60, 0.0)],
-)
-def test_in_a_crowd_a_photo_is_acknowledged_at_once(in_flight: int, delay: float) -> None:
-    assert ack_delay(in_flight) == delay

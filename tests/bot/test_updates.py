@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from bot.chat.status import RateBudget
 from bot.runtime.models import InboxUpdate, User
 from tests.bot.conftest import ANN, BOB
 from tests.conftest import make_photo
@@ -43,6 +44,29 @@ async def test_two_chats_interleaved_keep_their_own_order_and_neither_waits(star
     card_at = next(n for n, c in enumerate(calls) if "PowerFlex" in str(c.get("text", "")))
     help_at = next(n for n, c in enumerate(calls) if HELP in str(c.get("text", "")))
     assert card_at < help_at, "Ann's /help was answered only after her photo's card"
+
+
+async def test_a_command_is_answered_before_a_crowds_photo_messages(start_bot: Any) -> None:
+    """Telegram's rate is the budget (4 msg/s here): /help from a bystander does not queue behind eight
+    photos' acknowledgements already waiting for it (bot/chat/lanes.py)."""
+    bot = await start_bot(cascade="gemini", telegram_rate_limit=4)
+    model_answers = threading.Event()  # the analyses hang: only acknowledgements are in the queue
+    bot.providers.set_default("gemini", Text(analysis_json(), hold=model_answers))
+    crowd = [2000 + n for n in range(8)]
+    try:
+        for user in crowd:
+            bot.telegram.send_photo(user, make_photo(user))
+        limiter = bot.app.bot.rate_limiter
+        assert isinstance(limiter, RateBudget)
+        await bot.telegram.wait_for(lambda: limiter.waiting == 4)  # a burst of 4 went; 4 acknowledgements wait
+        bot.telegram.send_command(BOB, "/help")
+        await bot.last_text(BOB, lambda t: HELP in t)
+        await bot.telegram.wait_for(lambda: all(bot.telegram.bot_messages(u) for u in crowd))
+        order = [int(c["chat_id"]) for c in bot.telegram.sent("sendMessage", include_failed=False)]
+        assert order.count(BOB) == 1
+        assert len(order[order.index(BOB) + 1 :]) >= 2, f"/help waited behind the acknowledgements: {order}"
+    finally:
+        model_answers.set()
 
 
 @pytest.fixture
@@ -133,6 +157,30 @@ async def test_a_cache_hit_is_answered_with_the_card_as_its_only_message(start_b
     assert repeat.history == [repeat.text] and "PowerFlex" in (repeat.plain or ""), "no acknowledgement first"
     assert len(bot.telegram.sent("sendMessage")) + len(bot.telegram.sent("editMessageText")) == sent_before + 1
     assert len(bot.providers.calls("gemini")) == 1
+
+
+async def test_a_photo_reads_the_users_language_once(start_bot: Any) -> None:
+    """The card, its buttons, the quota line and the status all speak the user's language: one read per update,
+    not one per piece (in a crowd each read queued behind everyone's writes)."""
+    bot = await start_bot(cascade="gemini")
+    bot.telegram.user(ANN, language_code="de")
+    bot.telegram.send_photo(ANN, make_photo(1))
+    await bot.last_text(ANN, finished)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = bot.services.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        bot.telegram.send_photo(ANN, make_photo(1))  # a cache hit: no model, the card at once
+        await bot.telegram.wait_for(lambda: len(bot.telegram.bot_messages(ANN)) == 2)
+        await bot.telegram.wait_for(lambda: "PowerFlex" in (bot.telegram.bot_messages(ANN)[1].plain or ""))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    reads = [s for s in statements if " ".join(s.split()).startswith("SELECT users.language, users.language_code")]
+    assert len(reads) == 1, reads
 
 
 async def test_a_slow_stage_shows_progress_and_a_fast_one_does_not(start_bot: Any) -> None:
