@@ -154,16 +154,17 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _acknowledge(services: Services, message: Message, update_id: int, text: str, tr: i18n.Translator) -> Message:
     """The status message: new, or after a restart the one the interrupted attempt left (edited, not resent)."""
     resumed = services.updates.resumed_status(update_id)
-    if resumed is not None:
-        try:
-            edited = await message.get_bot().edit_message_text(
-                tr.gettext(render.RESUMED, text=text), chat_id=message.chat_id, message_id=resumed
-            )
-            if isinstance(edited, Message):
-                return edited
-        except TelegramError:
-            log.warning("could not reuse status message %s; sending a new one", resumed, exc_info=True)
-    status = await message.reply_text(text)
+    with lanes.first_message():
+        if resumed is not None:
+            try:
+                edited = await message.get_bot().edit_message_text(
+                    tr.gettext(render.RESUMED, text=text), chat_id=message.chat_id, message_id=resumed
+                )
+                if isinstance(edited, Message):
+                    return edited
+            except TelegramError:
+                log.warning("could not reuse status message %s; sending a new one", resumed, exc_info=True)
+        status = await message.reply_text(text)
     await services.updates.note_status(update_id, status.message_id)
     return status
 

@@ -6,8 +6,10 @@ them, because a command's reply is the whole answer and costs one message, while
 placeholder that a 33 ms delay does not hurt. So waiters are served by lane, then in order of arrival:
 
 - ``INTERACTIVE`` (the default): command replies, button answers, anything not part of a photo's analysis;
-- ``PHOTO``: a photo's acknowledgement, card and progress, set by the photo handlers with ``LANE.set(PHOTO)``
-  (a context variable, so the update's own tasks — its acknowledgement timer, its progress edits — inherit it).
+- ``FIRST``: a photo's first message — its acknowledgement, or a cache hit's card — so a crowd is acknowledged
+  before the first cards (edits of earlier acknowledgements) take the rate (``first_message()``);
+- ``PHOTO``: the rest of a photo's flow — the card replacing the acknowledgement, progress edits — set by the
+  photo handlers with ``LANE.set(PHOTO)`` (a context variable, so the update's own tasks inherit it).
 
 ``PriorityLimiter`` is a leaky bucket like aiolimiter's ``AsyncLimiter`` (``rate`` per second, bursts up to
 ``rate``), except that waiters are served by (lane, arrival) and a newcomer never overtakes someone waiting.
@@ -16,14 +18,27 @@ placeholder that a 33 ms delay does not hurt. So waiters are served by lane, the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
+from collections.abc import Iterator
 from contextvars import ContextVar
 
 INTERACTIVE = 0
-PHOTO = 1
+FIRST = 1
+PHOTO = 2
 
 LANE: ContextVar[int] = ContextVar("telegram_lane", default=INTERACTIVE)
+
+
+@contextlib.contextmanager
+def first_message() -> Iterator[None]:
+    """Calls inside go in the ``FIRST`` lane (a photo's first message), unless they are ``INTERACTIVE`` already."""
+    token = LANE.set(min(LANE.get(), FIRST))
+    try:
+        yield
+    finally:
+        LANE.reset(token)
 
 
 class PriorityLimiter:

@@ -26,7 +26,7 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter
 
-from bot.chat.lanes import LANE, PriorityLimiter
+from bot.chat.lanes import LANE, PriorityLimiter, first_message
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,8 @@ class StatusLine:
         async with self._lock:
             if self._message is None:
                 assert self._origin is not None
-                self._message = await self._origin.reply_text(self._ack_text)
+                with first_message():
+                    self._message = await self._origin.reply_text(self._ack_text)
                 if self._on_ack is not None:
                     await self._on_ack(self._message.message_id)
             return self._message
@@ -136,7 +137,8 @@ class StatusLine:
             if self._message is not None:
                 return None
             assert self._origin is not None
-            self._message = await self._origin.reply_text(text, reply_markup=reply_markup)
+            with first_message():
+                self._message = await self._origin.reply_text(text, reply_markup=reply_markup)
             return self._message
 
     async def show(self, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:

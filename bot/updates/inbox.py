@@ -58,6 +58,57 @@ async def accept(
     return inserted is not None
 
 
+@dataclass(frozen=True)
+class Arrival:
+    update_id: int
+    chat_id: int | None
+    kind: str
+    payload: dict[str, Any]
+
+
+async def accept_many(session: AsyncSession, arrivals: list[Arrival], now: datetime) -> list[bool]:
+    """``accept`` for several updates in one statement; per arrival, in order, False for a redelivery (also for
+    the second copy of an update that arrives twice in the same batch)."""
+    first: dict[int, Arrival] = {}
+    for arrival in arrivals:
+        first.setdefault(arrival.update_id, arrival)
+    insert = upsert_insert(session)
+    rows = [
+        {
+            "update_id": a.update_id,
+            "chat_id": a.chat_id,
+            "kind": a.kind[:16],
+            "payload": a.payload,
+            "done": False,
+            "attempts": 1,
+            "accepted_at": now,
+        }
+        for a in first.values()
+    ]
+    inserted = set(
+        await session.scalars(
+            insert(InboxUpdate)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(InboxUpdate.update_id)
+        )
+    )
+    fresh: list[bool] = []
+    for arrival in arrivals:
+        fresh.append(arrival.update_id in inserted and first.get(arrival.update_id) is arrival)
+    return fresh
+
+
+async def finish_many(session: AsyncSession, update_ids: list[int], now: datetime) -> None:
+    """``finish`` for several updates in one statement."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(update_ids))
+        .values(done=True, finished_at=now, quota_user_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def finish(session: AsyncSession, update_id: int, now: datetime) -> None:
     """The update's work is over (answered, refused or failed with the user told): nothing left to recover."""
     await session.execute(

@@ -3,10 +3,10 @@ updates in the order Telegram sent them, and records every update in the inbox b
 
 PTB hands each update to ``do_process_update`` as its own task, in ``getUpdates`` order. The first thing done —
 synchronously, before any await — is to take the chat's place in line: the task's *turn* is chained after the
-chat's previous turn. Then the update is recorded (a redelivery stops here), waits for the previous turn, and runs.
-Its turn ends when its handler returns, or earlier when the handler says ``let_chat_continue`` (an album that must
-let its own later items in while it collects them). A turn never ends before the turn it follows, so a dropped
-duplicate cannot let a later update overtake an earlier one.
+chat's previous turn. Then the update is recorded (a redelivery stops here; updates arriving together share one
+transaction), waits for the previous turn, and runs. Its turn ends when its handler returns, or earlier when the
+handler says ``let_chat_continue`` (an album that must let its own later items in while it collects them). A turn
+never ends before the turn it follows, so a dropped duplicate cannot let a later update overtake an earlier one.
 
 Updates with neither chat nor user (none today) run unordered. ``max_concurrent_updates`` bounds handlers in
 flight across all chats; the heavy part of a photo has its own bound (``Services.slots``).
@@ -26,6 +26,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot.updates import inbox
+from bot.updates.batch import Batch
 from bot.updates.runner import Finish
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         # update id → (the replayed Update object, its interrupted attempt's status message); matched by identity,
         # so a redelivery of the same id arriving meanwhile is still dropped as a duplicate
         self._replays: dict[int, tuple[Update, int | None]] = {}
+        # a crowd's records share transactions (bot/updates/batch.py): 60 updates from one getUpdates, 1-3 writes
+        self._accepts: Batch[inbox.Arrival, bool] = Batch(self._write_accepts)
+        self._finishes: Batch[int, None] = Batch(self._write_finishes)
 
     def bind(self, sessions: async_sessionmaker[AsyncSession], enqueue: Callable[[Update], Awaitable[None]]) -> None:
         """Called from ``post_init`` once the database is ready (updates only arrive after it)."""
@@ -168,15 +172,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         if self._sessions is None:
             return False
         try:
-            async with self._sessions.begin() as session:
-                fresh = await inbox.accept(
-                    session,
-                    update_id=update.update_id,
-                    chat_id=key,
-                    kind=kind_of(update),
-                    payload=update.to_dict(),
-                    now=self._clock(),
-                )
+            fresh = await self._accepts.submit(inbox.Arrival(update.update_id, key, kind_of(update), update.to_dict()))
         except Exception:  # a database hiccup must not cost the user their answer
             log.exception("could not record update %s; processing it unrecorded", update.update_id)
             return False
@@ -187,10 +183,20 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         if self._sessions is None:
             return
         try:
-            async with self._sessions.begin() as session:
-                await inbox.finish(session, update_id, self._clock())
+            await self._finishes.submit(update_id)
         except Exception:
             log.exception("could not mark update %s done", update_id)
+
+    async def _write_accepts(self, arrivals: list[inbox.Arrival]) -> list[bool]:
+        assert self._sessions is not None
+        async with self._sessions.begin() as session:
+            return await inbox.accept_many(session, arrivals, self._clock())
+
+    async def _write_finishes(self, update_ids: list[int]) -> list[None]:
+        assert self._sessions is not None
+        async with self._sessions.begin() as session:
+            await inbox.finish_many(session, update_ids, self._clock())
+        return [None] * len(update_ids)
 
 
 def _close(coroutine: Awaitable[Any]) -> None:
