@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application
 
@@ -28,6 +30,7 @@ from bot.updates import ChatOrderedProcessor, UpdateRunner, recover
 from bot.updates import inbox as update_inbox
 from cmmsconnect import DeliveryReport, Outbox, build_connector
 from pipeline import Pipeline, PipelineEvent, PriceTable, build_tiers
+from pipeline.fingerprint import phash64
 from pipeline.service import MAX_PHOTOS
 from pipeline.shared import LOCAL, BreakerStore, TierSlots
 
@@ -73,6 +76,7 @@ class Services:
     alerts: Alerter | None = None  # admin alerts, once per condition per day (bot/accounts/alerts.py)
     rate: RateLimiter = field(default_factory=lambda: RateLimiter(0))  # photos per minute (bot/accounts/ratelimit.py)
     sampler: Sampler | None = None  # the evaluation sample, when EVAL_SAMPLE_RATE > 0 (bot/quality/sampling.py)
+    warming: asyncio.Task[None] | None = None  # the plate reader's models, loading after start
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.bot.admin_user_ids
@@ -155,6 +159,11 @@ async def build_services(
         breakers=wiring.breakers if wiring else LOCAL, slots=wiring.tier_slots if wiring else LOCAL,
     )  # fmt: skip
     await pipeline.start()
+    # The first photo after a start must not pay for loading what every photo uses: the pHash's DCT (a lazy
+    # import of scipy.fft, 0.15-0.4 s, measured as the ack time of the first ten photos) now, and the plate
+    # reader's models (~2 s) in the background, so the bot is polling meanwhile.
+    await asyncio.to_thread(phash64, Image.new("L", (32, 32)))
+    warming = asyncio.create_task(asyncio.to_thread(pipeline.reader.warm_up)) if pipeline.reader else None
     purged = await cards.purge(sessions, datetime.now(UTC))
     if purged:
         log.info("forgot %d analysis cards older than %s", purged, cards.KEEP)
@@ -174,6 +183,7 @@ async def build_services(
         albums=wiring.albums if wiring else AlbumCollector(wait_s=settings.bot.album_wait_s, max_photos=MAX_PHOTOS),
         application=application,
         rate=RateLimiter(settings.bot.photos_per_minute),
+        warming=warming,
     )
     steps = pipeline.cascade.steps
     services.alerts = Alerter(
@@ -209,6 +219,9 @@ def _runner(application: Application, sessions: async_sessionmaker[AsyncSession]
 
 
 async def close_services(services: Services) -> None:
+    if services.warming is not None:
+        with contextlib.suppress(Exception):  # a reader that failed to load says so on its first photo
+            await services.warming
     if services.sampler is not None:
         await services.sampler.aclose()
     await services.pipeline.aclose()
