@@ -81,13 +81,39 @@ async def touch_user(
     now: datetime,
 ) -> None:
     """Create the user on first contact, refresh name and last-seen otherwise (one statement, race-free)."""
+    await touch_users(session, [Touch(user_id, Profile(first_name, username, language_code), now)])
+
+
+@dataclass(frozen=True)
+class Touch:
+    user_id: int
+    profile: Profile
+    now: datetime
+
+
+async def touch_users(session: AsyncSession, touches: list[Touch]) -> None:
+    """``touch_user`` for several users in one statement (a crowd's first contacts; bot/updates/batch.py). A user
+    touched twice in the batch is written once, with the newest profile."""
+    newest: dict[int, Touch] = {}
+    for touch in touches:
+        if touch.user_id not in newest or touch.now >= newest[touch.user_id].now:
+            newest[touch.user_id] = touch
+    rows = [
+        {
+            "id": t.user_id,
+            "first_seen_at": t.now,
+            "free_used": 0,
+            "first_name": t.profile.first_name[:128],
+            "username": t.profile.username,
+            "language_code": t.profile.language_code,
+            "last_seen_at": t.now,
+        }
+        for t in newest.values()
+    ]
     insert = upsert_insert(session)
-    values = {"first_name": first_name[:128], "username": username, "language_code": language_code, "last_seen_at": now}
-    await session.execute(
-        insert(User)
-        .values(id=user_id, first_seen_at=now, free_used=0, **values)
-        .on_conflict_do_update(index_elements=["id"], set_=values)
-    )
+    statement = insert(User).values(rows)
+    changed = {name: statement.excluded[name] for name in ("first_name", "username", "language_code", "last_seen_at")}
+    await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=changed))
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:

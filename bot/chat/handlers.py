@@ -65,15 +65,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     now = datetime.now(UTC)
     if not services.known_users.needs_touch(user.id, profile, now):
         return  # a known user, unchanged: no write on every update
-    async with services.sessions.begin() as session:
-        await quota.touch_user(
-            session,
-            user_id=user.id,
-            first_name=user.first_name,
-            username=user.username,
-            language_code=user.language_code,
-            now=now,
-        )
+    await services.touches.submit(quota.Touch(user.id, profile, now))  # a crowd's first contacts, one write
     services.known_users.touched(user.id, profile, now)
 
 

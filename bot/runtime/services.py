@@ -28,6 +28,7 @@ from bot.runtime.queues import AlbumCollector
 from bot.runtime.settings import AppSettings
 from bot.updates import ChatOrderedProcessor, UpdateRunner, recover
 from bot.updates import inbox as update_inbox
+from bot.updates.batch import Batch
 from cmmsconnect import DeliveryReport, Outbox, build_connector
 from pipeline import Pipeline, PipelineEvent, PriceTable, build_tiers
 from pipeline.fingerprint import phash64
@@ -77,6 +78,15 @@ class Services:
     rate: RateLimiter = field(default_factory=lambda: RateLimiter(0))  # photos per minute (bot/accounts/ratelimit.py)
     sampler: Sampler | None = None  # the evaluation sample, when EVAL_SAMPLE_RATE > 0 (bot/quality/sampling.py)
     warming: asyncio.Task[None] | None = None  # the plate reader's models, loading after start
+
+    def __post_init__(self) -> None:
+        # first contacts and changed profiles of a crowd share transactions (bot/updates/batch.py)
+        self.touches: Batch[quota.Touch, None] = Batch(self._write_touches)
+
+    async def _write_touches(self, touches: list[quota.Touch]) -> list[None]:
+        async with self.sessions.begin() as session:
+            await quota.touch_users(session, touches)
+        return [None] * len(touches)
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.bot.admin_user_ids

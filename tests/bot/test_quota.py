@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts import questions, quota
@@ -92,6 +93,26 @@ async def test_touch_user_creates_once_and_refreshes(sessions: async_sessionmake
     async with sessions() as session:
         user = await session.get(User, 7)
         assert user is not None and (user.first_name, user.username, user.free_used) == ("Anna", "anna", 0)
+
+
+async def test_a_crowds_first_contacts_in_one_write_a_user_twice_keeps_the_newest(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _new_user(sessions, 7, free_used=2)
+    later = NOW + timedelta(minutes=5)
+    touches = [quota.Touch(100 + n, quota.Profile(f"T{n}", None, "es"), NOW) for n in range(30)]
+    touches += [
+        quota.Touch(7, quota.Profile("Anna", "anna", "de"), later),  # known: refreshed, counters kept
+        quota.Touch(100, quota.Profile("T0 renamed", None, "pt"), later),  # twice in one batch: the newest
+    ]
+    async with sessions.begin() as session:
+        await quota.touch_users(session, touches)
+    async with sessions() as session:
+        rows = {u.id: u for u in (await session.scalars(select(User))).all()}
+    assert len(rows) == 31
+    assert (rows[7].first_name, rows[7].free_used, rows[7].language_code) == ("Anna", 2, "de")
+    assert (rows[100].first_name, rows[100].language_code) == ("T0 renamed", "pt")
+    assert rows[129].first_name == "T29" and rows[129].free_used == 0
 
 
 async def test_reserve_for_a_user_whose_row_was_never_written_creates_it(

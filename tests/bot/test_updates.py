@@ -144,6 +144,30 @@ async def test_a_known_user_costs_no_write_per_update(start_bot: Any) -> None:
         assert user is not None and user.first_name == "Ann", "a changed name is written"
 
 
+async def test_a_crowds_first_contacts_share_their_writes(start_bot: Any) -> None:
+    """Twenty new users at once: each gets a row and an answer, in a handful of transactions rather than one
+    inbox record, one user row and one "done" each (bot/updates/batch.py)."""
+    bot = await start_bot()
+    commits: list[object] = []
+    engine = bot.services.engine.sync_engine
+
+    def committed(conn: Any) -> None:
+        commits.append(conn)
+
+    event.listen(engine, "commit", committed)
+    crowd = [3000 + n for n in range(20)]
+    try:
+        for user in crowd:
+            bot.telegram.send_command(user, "/help")
+        await bot.telegram.wait_for(lambda: all(bot.telegram.bot_messages(u) for u in crowd))
+        async with bot.services.sessions() as session:
+            rows = (await session.scalars(select(User.id).where(User.id.in_(crowd)))).all()
+    finally:
+        event.remove(engine, "commit", committed)
+    assert sorted(rows) == crowd
+    assert len(commits) < 20, f"{len(commits)} transactions for 20 updates"
+
+
 async def test_a_cache_hit_is_answered_with_the_card_as_its_only_message(start_bot: Any) -> None:
     bot = await start_bot(cascade="gemini")
     bot.telegram.send_photo(ANN, make_photo(1))
