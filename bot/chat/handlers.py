@@ -7,6 +7,7 @@ import contextlib
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
@@ -281,17 +282,16 @@ async def process(
             photos = await _download(services, context, refs, line)
             if photos is None:
                 return
+            asker = Asker(user_id, chat_id, refs, caption, photos[0])
             if not fresh:  # fingerprinted twice on a miss (a few ms) so that a hit costs one message, no quota
                 language = tr.prompt_name
                 hit = await services.pipeline.cached(photos, caption=caption, user_id=user_id, language=language)
                 if hit is not None:
-                    await _answer_or_undo(services, line, hit, chat_id, refs, caption, user_id, photos[0], None)
+                    await _answer_or_undo(services, line, asker, hit)
                     return
                 if caption and (asked := await questions.ask_cached(services, photos, caption, user_id)) is not None:
                     answered, ticket = asked  # the cached analysis, the caption's question answered in words
-                    if not await _answer_or_undo(
-                        services, line, answered, chat_id, refs, caption, user_id, photos[0], None
-                    ):
+                    if not await _answer_or_undo(services, line, asker, answered):
                         await questions.give_back(services, ticket)
                     return
             status = await line.message()
@@ -307,7 +307,7 @@ async def process(
                 if reservation is not None and reservation.counts_against_quota:  # recovery gives it back
                     await inbox.hold_quota(session, update_id, user_id)
             if reservation is None:
-                await _quota_exhausted(services, line, photos, user_id, chat_id, refs, caption)
+                await _quota_exhausted(services, line, asker, photos)
                 return
 
             edits = progress = ProgressEdits(status)
@@ -353,19 +353,7 @@ async def process(
             result.receipt.source, result.receipt.tier, result.receipt.confidence,
             result.receipt.cost_micro_usd, result.receipt.duration_ms,
         )  # fmt: skip
-        await _answer_or_undo(
-            services,
-            line,
-            result,
-            chat_id,
-            refs,
-            caption,
-            user_id,
-            photos[0],
-            reservation,
-            update_id=update_id,
-            recheck_of=recheck_of,
-        )
+        await _answer_or_undo(services, line, asker, result, reservation, update_id=update_id, recheck_of=recheck_of)
         if services.sampler is not None:  # after the answer: measurement never delays the technician
             services.sampler.maybe_evaluate(photos, caption, result, user_id=user_id)
 
@@ -400,20 +388,13 @@ async def _download(
     return photos
 
 
-async def _quota_exhausted(
-    services: Services,
-    line: StatusLine,
-    photos: list[bytes],
-    user_id: int,
-    chat_id: int,
-    refs: list[PhotoRef],
-    caption: str | None,
-) -> None:
+async def _quota_exhausted(services: Services, line: StatusLine, asker: Asker, photos: list[bytes]) -> None:
     """No free photo left: a photo already analysed is still answered (it costs nothing)."""
+    user_id = asker.user_id
     language = (await services.translator(user_id)).prompt_name
-    result = await services.pipeline.cached(photos, caption=caption, user_id=user_id, language=language)
+    result = await services.pipeline.cached(photos, caption=asker.caption, user_id=user_id, language=language)
     if result is not None:
-        await _answer_or_undo(services, line, result, chat_id, refs, caption, user_id, photos[0], None)
+        await _answer_or_undo(services, line, asker, result)
         return
     status = await line.message()
     tr = await services.translator(user_id)
@@ -427,26 +408,32 @@ async def _quota_exhausted(
     await edit(status, f"{text}\n\n{replies.upgrade_offer(tr, services.settings.bot.stars_monthly_price)}", markup)
 
 
+@dataclass(frozen=True)
+class Asker:
+    """Who asked, where, about which photos: where an answer goes and what its card remembers."""
+
+    user_id: int
+    chat_id: int
+    refs: list[PhotoRef]
+    caption: str | None
+    photo: bytes  # the first photo, for the work order's attachment
+
+
 async def _answer_or_undo(
     services: Services,
     line: StatusLine,
+    asker: Asker,
     result: Result,
-    chat_id: int,
-    refs: list[PhotoRef],
-    caption: str | None,
-    user_id: int,
-    photo: bytes,
-    reservation: quota.Reservation | None,
+    reservation: quota.Reservation | None = None,
     *,
     update_id: int | None = None,
     recheck_of: str | None = None,
 ) -> bool:
     """Answer inside error handling: an answer that never arrived is not charged and not kept in the cache.
     True when it arrived."""
+    user_id = asker.user_id
     try:
-        delivered = await _answer(
-            services, line, result, chat_id, refs, caption, user_id=user_id, photo=photo, recheck_of=recheck_of
-        )
+        delivered = await _answer(services, line, asker, result, recheck_of=recheck_of)
     except Exception:
         log.exception("answering failed for user %s", user_id)
         delivered = False
@@ -460,18 +447,10 @@ async def _answer_or_undo(
 
 
 async def _answer(
-    services: Services,
-    line: StatusLine,
-    result: Result,
-    chat_id: int,
-    refs: list[PhotoRef],
-    caption: str | None,
-    *,
-    user_id: int,
-    photo: bytes | None,
-    recheck_of: str | None = None,
+    services: Services, line: StatusLine, asker: Asker, result: Result, *, recheck_of: str | None = None
 ) -> bool:
     """Send the card (``delivery`` falls back to plain text); False when nothing reached the user."""
+    user_id, chat_id, refs, caption = asker.user_id, asker.chat_id, asker.refs, asker.caption
     token = secrets.token_urlsafe(9)
     ticket = CardTicket(
         chat_id,
@@ -513,7 +492,7 @@ async def _answer(
         reporter = Reporter(user_id, row.first_name if row else str(user_id))
         try:
             await workorders.file_work_order(
-                services, status.get_bot(), ticket, status, reporter, token=token, photo=photo
+                services, status.get_bot(), ticket, status, reporter, token=token, photo=asker.photo
             )
         except Exception:
             log.exception("automatic work order failed for %s", chat_id)

@@ -61,10 +61,14 @@ class RateBudget(AIORateLimiter):
         self.in_flight += 1
         try:
             if data.get("chat_id") is not None and not data.get("allow_paid_broadcast"):  # as AIORateLimiter
-                await self._overall.acquire(LANE.get())
+                await self.take_turn(LANE.get())
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
         finally:
             self.in_flight -= 1
+
+    async def take_turn(self, lane: int) -> None:
+        """Wait for a slot of the overall rate (a fleet worker also takes one from the fleet's bucket)."""
+        await self._overall.acquire(lane)
 
     def has_room(self) -> bool:
         return self.in_flight < ROOM

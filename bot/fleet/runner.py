@@ -31,12 +31,12 @@ from bot.updates import inbox
 from bot.updates.inbox import Interrupted
 from bot.updates.processor import chat_key
 from bot.updates.recovery import INTERRUPTED, should_replay
-from bot.updates.runner import Finish
+from bot.updates.runner import InboxBookkeeping
 
 log = logging.getLogger(__name__)
 
 
-class FleetRunner:
+class FleetRunner(InboxBookkeeping):
     def __init__(self, queue: procrastinate.App) -> None:
         self._queue = queue
         self._sessions: async_sessionmaker[AsyncSession] | None = None
@@ -54,22 +54,6 @@ class FleetRunner:
     # -- UpdateRunner ---------------------------------------------------------------------------------
     def let_chat_continue(self, update_id: int) -> None:
         """Nothing to release: the chat's lock is the job's, and album items were collected before it ran."""
-
-    def keep_open(self, update_id: int) -> Finish:
-        self._kept.add(update_id)
-
-        async def finish() -> None:
-            self._kept.discard(update_id)
-            await self._finish(update_id)
-
-        return finish
-
-    async def note_status(self, update_id: int, message_id: int) -> None:
-        try:
-            async with self.sessions.begin() as session:
-                await inbox.note_status(session, update_id, message_id)
-        except Exception:  # the answer matters more than recovering it
-            log.warning("could not note the status message of update %s", update_id, exc_info=True)
 
     def resumed_status(self, update_id: int) -> int | None:
         return self._resumed.get(update_id)
@@ -142,8 +126,7 @@ class FleetRunner:
     async def _finish(self, *update_ids: int) -> None:
         try:
             async with self.sessions.begin() as session:
-                for update_id in update_ids:
-                    await inbox.finish(session, update_id, datetime.now(UTC))
+                await inbox.finish_many(session, list(update_ids), datetime.now(UTC))
         except Exception:
             log.exception("could not mark updates %s done", update_ids)
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -213,15 +211,6 @@ class SharedRate(RateBudget):
         super().__init__(messages_per_s=messages_per_s)
         self._bucket = bucket
 
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        if data.get("chat_id") is not None:
-            await self._bucket.take()
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+    async def take_turn(self, lane: int) -> None:
+        await self._bucket.take()
+        await super().take_turn(lane)

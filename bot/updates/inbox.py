@@ -39,23 +39,7 @@ async def accept(
     session: AsyncSession, *, update_id: int, chat_id: int | None, kind: str, payload: dict[str, Any], now: datetime
 ) -> bool:
     """Record the update; False when it was recorded before (a redelivery)."""
-    insert = upsert_insert(session)
-    # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING through SQLAlchemy (SCALE-FACTS)
-    inserted = await session.scalar(
-        insert(InboxUpdate)
-        .values(
-            update_id=update_id,
-            chat_id=chat_id,
-            kind=kind[:16],
-            payload=payload,
-            done=False,
-            attempts=1,
-            accepted_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(InboxUpdate.update_id)
-    )
-    return inserted is not None
+    return (await accept_many(session, [Arrival(update_id, chat_id, kind, payload)], now))[0]
 
 
 @dataclass(frozen=True)
@@ -90,7 +74,7 @@ async def accept_many(session: AsyncSession, arrivals: list[Arrival], now: datet
             insert(InboxUpdate)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(InboxUpdate.update_id)
+            .returning(InboxUpdate.update_id)  # not rowcount: psycopg reports -1 for DO NOTHING (SCALE-FACTS)
         )
     )
     fresh: list[bool] = []

@@ -27,7 +27,7 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.updates import inbox
 from bot.updates.batch import Batch
-from bot.updates.runner import Finish
+from bot.updates.runner import InboxBookkeeping
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class _Turn:
     key: int | None
 
 
-class ChatOrderedProcessor(BaseUpdateProcessor):
+class ChatOrderedProcessor(InboxBookkeeping, BaseUpdateProcessor):
     def __init__(
         self,
         max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
@@ -135,24 +135,6 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             end()
         else:
             entry.previous.add_done_callback(end)
-
-    def keep_open(self, update_id: int) -> Finish:
-        self._kept.add(update_id)
-
-        async def finish() -> None:
-            self._kept.discard(update_id)
-            await self._finish(update_id)
-
-        return finish
-
-    async def note_status(self, update_id: int, message_id: int) -> None:
-        if self._sessions is None:
-            return
-        try:
-            async with self._sessions.begin() as session:
-                await inbox.note_status(session, update_id, message_id)
-        except Exception:  # the answer matters more than recovering it
-            log.warning("could not note the status message of update %s", update_id, exc_info=True)
 
     def resumed_status(self, update_id: int) -> int | None:
         replay = self._replays.get(update_id)
