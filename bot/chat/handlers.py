@@ -289,10 +289,11 @@ async def process(
                 if hit is not None:
                     await _answer_or_undo(services, line, asker, hit)
                     return
-                if caption and (asked := await questions.ask_cached(services, photos, caption, user_id)) is not None:
+                asked = await questions.ask_cached(services, photos, caption, user_id, update_id) if caption else None
+                if asked is not None:
                     answered, ticket = asked  # the cached analysis, the caption's question answered in words
                     if not await _answer_or_undo(services, line, asker, answered):
-                        await questions.give_back(services, ticket)
+                        await questions.give_back(services, ticket, update_id)
                     return
             status = await line.message()
             await slot.enter_async_context(services.slots)

@@ -39,6 +39,7 @@ from bot.chat.status import edit
 from bot.chat.topics import is_equipment_question, looks_like_question
 from bot.quality import telegram as quality_replies
 from bot.runtime.services import Services
+from bot.updates import inbox
 from pipeline import Analysis, AnalysisFailed, NoTierAvailable, PipelineError, Result, format_usd
 from pipeline.questions import MAX_QUESTION_CHARS, Answered, QuestionTooLong, clean_question
 from pipeline.sanitize import clip
@@ -62,7 +63,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # reply (a correction of a card, an admin's reply to a work order held for review) is bot/quality's.
         found = await cards.message_at(services.sessions, message.chat_id, reply.message_id)
         if found is not None and (found.kind == "answer" or looks_like_question(message.text or "")):
-            await _follow_up(services, message, user.id, found.token)
+            await _follow_up(services, message, user.id, found.token, update.update_id)
         else:
             await quality_replies.on_reply(update, context)
         return
@@ -72,10 +73,10 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not is_equipment_question(message.text or ""):
         await message.reply_text(not_a_question(tr))
         return
-    await answer(services, message, user.id, message.text or "", tr=tr)
+    await answer(services, message, user.id, message.text or "", tr=tr, update_id=update.update_id)
 
 
-async def _follow_up(services: Services, message: Message, user_id: int, token: str) -> None:
+async def _follow_up(services: Services, message: Message, user_id: int, token: str, update_id: int) -> None:
     tr = await services.translator(user_id)
     ticket = await cards.get(services.sessions, token)
     if ticket is None or ticket.analysis is None:
@@ -86,7 +87,7 @@ async def _follow_up(services: Services, message: Message, user_id: int, token: 
         return
     await answer(
         services, message, user_id, message.text or "", tr=tr, about=ticket.analysis, caption=ticket.caption,
-        token=token,
+        token=token, update_id=update_id,
     )  # fmt: skip
 
 
@@ -100,8 +101,10 @@ async def answer(
     about: Analysis | None = None,
     caption: str | None = None,
     token: str | None = None,
+    update_id: int | None = None,
 ) -> None:
-    """Check, reserve, ask, answer; on any failure the user is told and the reservation given back."""
+    """Check, reserve, ask, answer; on any failure the user is told and the reservation given back (after a
+    crash, by recovery: the update's inbox row holds the question, ``hold_question``)."""
     try:
         question = clean_question(text)
     except QuestionTooLong as exc:
@@ -116,10 +119,7 @@ async def answer(
             await message.reply_text(too_fast(tr, services.rate.per_minute, wait))
             return
     limit = services.settings.bot.free_questions_per_day
-    async with services.sessions.begin() as session:
-        ticket = await allowance.reserve_question(
-            session, user_id=user_id, is_admin=services.is_admin(user_id), limit=limit, now=datetime.now(UTC)
-        )
+    ticket = await _reserve(services, user_id, update_id)
     if ticket is None:
         await message.reply_text(used_up(tr, limit))
         return
@@ -144,7 +144,7 @@ async def answer(
         if token is not None:
             await _keep(services, token, status, question, answered.text)
         return
-    await give_back(services, ticket)
+    await give_back(services, ticket, update_id)
     with contextlib.suppress(TelegramError):
         if status is not None:
             await edit(status, failure)
@@ -161,9 +161,26 @@ async def _keep(services: Services, token: str, status: Message, question: str, 
         log.exception("could not keep the follow-up with card %s", token)
 
 
-async def give_back(services: Services, ticket: allowance.QuestionTicket) -> None:
+async def _reserve(services: Services, user_id: int, update_id: int | None) -> allowance.QuestionTicket | None:
+    """Take a question from today's allowance; the update's inbox row holds it until the update is done."""
+    async with services.sessions.begin() as session:
+        ticket = await allowance.reserve_question(
+            session,
+            user_id=user_id,
+            is_admin=services.is_admin(user_id),
+            limit=services.settings.bot.free_questions_per_day,
+            now=datetime.now(UTC),
+        )
+        if ticket is not None and ticket.counted and update_id is not None:
+            await inbox.hold_question(session, update_id, ticket.user_id, ticket.day)
+    return ticket
+
+
+async def give_back(services: Services, ticket: allowance.QuestionTicket, update_id: int | None = None) -> None:
     async with services.sessions.begin() as session:
         await allowance.release_question(session, ticket)
+        if ticket.counted and update_id is not None:
+            await inbox.hold_question(session, update_id, None, None)
 
 
 async def _left(services: Services, ticket: allowance.QuestionTicket) -> int | None:
@@ -195,7 +212,7 @@ def answer_html(
 
 
 async def ask_cached(
-    services: Services, photos: list[bytes], caption: str, user_id: int
+    services: Services, photos: list[bytes], caption: str, user_id: int, update_id: int | None = None
 ) -> tuple[Result, allowance.QuestionTicket] | None:
     """A caption's question on photos the cache knows *without* a caption: the cached analysis, with the
     question answered in words on top of it. None when there is no such analysis, no allowance left or no
@@ -210,14 +227,7 @@ async def ask_cached(
     question = clip(clean_question_lenient(caption), MAX_QUESTION_CHARS)
     if not question:
         return None
-    async with services.sessions.begin() as session:
-        ticket = await allowance.reserve_question(
-            session,
-            user_id=user_id,
-            is_admin=services.is_admin(user_id),
-            limit=services.settings.bot.free_questions_per_day,
-            now=datetime.now(UTC),
-        )
+    ticket = await _reserve(services, user_id, update_id)
     if ticket is None:
         return None
     try:
@@ -226,7 +236,7 @@ async def ask_cached(
         )
     except PipelineError:
         log.info("no answer for the caption's question; analysing the photo with it instead", exc_info=True)
-        await give_back(services, ticket)
+        await give_back(services, ticket, update_id)
         return None
     receipt = replace(
         neutral.receipt,

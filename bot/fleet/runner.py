@@ -14,23 +14,20 @@ message edited, not resent), and a second interruption is told to the user inste
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 from datetime import UTC, datetime
 
 import procrastinate
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.accounts import quota
 from bot.fleet import queue as jobs
 from bot.runtime.models import InboxUpdate
 from bot.updates import inbox
 from bot.updates.inbox import Interrupted
 from bot.updates.processor import chat_key
-from bot.updates.recovery import INTERRUPTED, should_replay
+from bot.updates.recovery import settle, tell
 from bot.updates.runner import InboxBookkeeping
 
 log = logging.getLogger(__name__)
@@ -95,32 +92,16 @@ class FleetRunner(InboxBookkeeping):
                 await self._finish(update_id, *done_with)
 
     async def _resume(self, application: Application, row: InboxUpdate) -> bool:  # type: ignore[type-arg]
-        """The job ran before on a worker that died: give back its free photo; True to run it again."""
-        entry = Interrupted(
-            row.update_id, row.chat_id, row.kind, dict(row.payload), row.attempts, row.status_message_id,
-            row.quota_user_id,
-        )  # fmt: skip
-        replay = should_replay(entry)
-        now = datetime.now(UTC)
+        """The job ran before on a worker that died: give back its free photo or question; True to run it again."""
+        entry = Interrupted.of(row)
         async with self.sessions.begin() as session:
-            if entry.quota_user_id is not None:
-                await quota.release(session, quota.Reservation(entry.quota_user_id, "free"))
-            if replay:
-                await inbox.retry(session, entry.update_id, now)
-            else:
-                await inbox.finish(session, entry.update_id, now)
+            replay = await settle(session, entry, datetime.now(UTC))
         log.warning("update %s was interrupted on another worker: %s", row.update_id, "run again" if replay else "told")
         if replay:
             self._resumed[row.update_id] = row.status_message_id
             return True
         if entry.chat_id is not None:
-            with suppress(TelegramError):
-                if entry.status_message_id is not None:
-                    await application.bot.edit_message_text(
-                        INTERRUPTED, chat_id=entry.chat_id, message_id=entry.status_message_id
-                    )
-                else:
-                    await application.bot.send_message(entry.chat_id, INTERRUPTED)
+            await tell(application.bot, entry)
         return False
 
     async def _finish(self, *update_ids: int) -> None:

@@ -160,7 +160,8 @@ class CardMessage(Base):
 class InboxUpdate(Base):
     """A Telegram update the bot accepted (see bot/updates/inbox.py): recorded before it is acted on, so a
     redelivery is recognised, and kept until done, so work a crash interrupted is found at the next start.
-    ``status_*`` names the message that says "Analyzing…"; ``quota_user_id`` a free photo this update holds."""
+    ``status_*`` names the message that says "Analyzing…"; ``quota_user_id`` a free photo this update holds,
+    ``question_*`` a free question (the day's allowance it was taken from)."""
 
     __tablename__ = "update_inbox"
 
@@ -172,5 +173,7 @@ class InboxUpdate(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)
     quota_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    question_user_id: Mapped[int | None] = mapped_column(BigInteger)  # with question_day: a free question held
+    question_day: Mapped[date | None] = mapped_column(Date)
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

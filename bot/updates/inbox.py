@@ -12,7 +12,7 @@ Plain SQL that SQLite and PostgreSQL both run; every write is one statement keye
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -33,6 +33,15 @@ class Interrupted:
     attempts: int
     status_message_id: int | None
     quota_user_id: int | None
+    question_user_id: int | None = None  # with question_day: a free question it had taken
+    question_day: date | None = None
+
+    @classmethod
+    def of(cls, row: InboxUpdate) -> Interrupted:
+        return cls(
+            row.update_id, row.chat_id, row.kind, dict(row.payload), row.attempts, row.status_message_id,
+            row.quota_user_id, row.question_user_id, row.question_day,
+        )  # fmt: skip
 
 
 async def accept(
@@ -88,7 +97,7 @@ async def finish_many(session: AsyncSession, update_ids: list[int], now: datetim
     await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id.in_(update_ids))
-        .values(done=True, finished_at=now, quota_user_id=None)
+        .values(done=True, finished_at=now, quota_user_id=None, question_user_id=None, question_day=None)
         .execution_options(synchronize_session=False)
     )
 
@@ -98,7 +107,7 @@ async def finish(session: AsyncSession, update_id: int, now: datetime) -> None:
     await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id == update_id)
-        .values(done=True, finished_at=now, quota_user_id=None)
+        .values(done=True, finished_at=now, quota_user_id=None, question_user_id=None, question_day=None)
         .execution_options(synchronize_session=False)
     )
 
@@ -123,6 +132,16 @@ async def hold_quota(session: AsyncSession, update_id: int, user_id: int | None)
     )
 
 
+async def hold_question(session: AsyncSession, update_id: int, user_id: int | None, day: date | None) -> None:
+    """Call in the transaction that takes (user, day) or gives back (None, None) the update's free question."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(question_user_id=user_id, question_day=day)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def interrupted(session: AsyncSession, *, accepted_before: datetime) -> list[Interrupted]:
     """Updates accepted before ``accepted_before`` (this process's start) and never finished, oldest first."""
     rows = await session.scalars(
@@ -130,10 +149,7 @@ async def interrupted(session: AsyncSession, *, accepted_before: datetime) -> li
         .where(InboxUpdate.done.is_(False), InboxUpdate.accepted_at < accepted_before)
         .order_by(InboxUpdate.update_id)
     )
-    return [
-        Interrupted(r.update_id, r.chat_id, r.kind, dict(r.payload), r.attempts, r.status_message_id, r.quota_user_id)
-        for r in rows
-    ]
+    return [Interrupted.of(r) for r in rows]
 
 
 async def retry(session: AsyncSession, update_id: int, now: datetime) -> None:
@@ -141,7 +157,13 @@ async def retry(session: AsyncSession, update_id: int, now: datetime) -> None:
     await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id == update_id)
-        .values(attempts=InboxUpdate.attempts + 1, accepted_at=now, quota_user_id=None)
+        .values(
+            attempts=InboxUpdate.attempts + 1,
+            accepted_at=now,
+            quota_user_id=None,
+            question_user_id=None,
+            question_day=None,
+        )
         .execution_options(synchronize_session=False)
     )
 

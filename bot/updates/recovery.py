@@ -1,7 +1,8 @@
 """After a crash: every update accepted but not finished is run again, or the user is told plainly.
 
 At start-up (before polling begins) the inbox lists the updates a previous process accepted and never finished.
-For each, in one transaction: the free photo it had reserved is given back and the attempt is counted. A message
+For each, in one transaction: the free photo or free question it had taken is given back and the attempt is
+counted. A message
 (a photo, a command) is then replayed through the runner, in its chat's order, editing its old status message
 instead of sending a new one; the second interruption of the same update, or a button press (its callback query
 has expired by now), is not tried again — its status message (or a new one) says what happened and that nothing
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
+from bot.accounts import questions as allowance
 from bot.accounts import quota
 from bot.updates import inbox
 from bot.updates.inbox import Interrupted
@@ -57,20 +59,14 @@ async def recover(
         entries = await inbox.interrupted(session, accepted_before=started_at)
     replayed = told = released = 0
     for entry in entries:
-        replay = should_replay(entry)
         async with sessions.begin() as session:
-            if entry.quota_user_id is not None:
-                await quota.release(session, quota.Reservation(entry.quota_user_id, "free"))
-                released += 1
-            if replay:
-                await inbox.retry(session, entry.update_id, started_at)
-            else:
-                await inbox.finish(session, entry.update_id, started_at)
+            replay = await settle(session, entry, started_at)
+        released += entry.quota_user_id is not None
         if replay:
             await runner.replay(Update.de_json(entry.payload, bot), entry.status_message_id)
             replayed += 1
         elif entry.chat_id is not None and (entry.status_message_id is not None or entry.kind == "message"):
-            await _tell(bot, entry)
+            await tell(bot, entry)
             told += 1
     users = {e.quota_user_id for e in entries if e.quota_user_id is not None}
     users |= {e.chat_id for e in entries if e.chat_id is not None and e.chat_id > 0}  # private chat id = user id
@@ -83,7 +79,23 @@ async def recover(
     return Recovered(replayed, told, released)
 
 
-async def _tell(bot: Bot, entry: Interrupted) -> None:
+async def settle(session: AsyncSession, entry: Interrupted, now: datetime) -> bool:
+    """In the caller's transaction: give back what the interrupted attempt held (a free photo, a free question)
+    and count the attempt. True: run it again; False: it is closed, tell the user (``tell``)."""
+    if entry.quota_user_id is not None:
+        await quota.release(session, quota.Reservation(entry.quota_user_id, "free"))
+    if entry.question_user_id is not None and entry.question_day is not None:
+        ticket = allowance.QuestionTicket(entry.question_user_id, "free", entry.question_day)
+        await allowance.release_question(session, ticket)
+    replay = should_replay(entry)
+    if replay:
+        await inbox.retry(session, entry.update_id, now)
+    else:
+        await inbox.finish(session, entry.update_id, now)
+    return replay
+
+
+async def tell(bot: Bot, entry: Interrupted) -> None:
     assert entry.chat_id is not None
     try:
         if entry.status_message_id is not None:

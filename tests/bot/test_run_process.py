@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.bot.conftest import TOKEN
 from tests.conftest import make_photo
-from tests.fakes.providers import FakeProviders, Text, analysis_json
+from tests.fakes.providers import FakeProviders, Text, analysis_json, answer_json
 from tests.fakes.telegram import FakeTelegram
 
 
@@ -140,6 +140,40 @@ async def test_kill_9_mid_analysis_then_restart_answers_the_photo_and_charges_it
             assert db.execute("SELECT count(*) FROM update_inbox WHERE NOT done").fetchone() == (0,)
             unsettled = "SELECT count(*) FROM spend_reservations WHERE settled_at IS NULL"
             assert db.execute(unsettled).fetchone() == (0,), "the dead call's budget estimate was released"
+
+
+async def test_kill_9_mid_question_then_restart_answers_it_and_counts_it_once(tmp_path: Path) -> None:
+    """A free question taken by a process that dies is given back at the next start (the inbox row holds it),
+    and the question is answered then: today's allowance counts it once."""
+    held = threading.Event()
+    with FakeTelegram(token=TOKEN) as telegram, FakeProviders() as providers:
+        providers.script("gemini", Text(answer_json("F004 is UnderVoltage."), hold=held))
+        first = start_process(telegram, providers, tmp_path)
+        try:
+            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=120)  # see the import note above
+            telegram.send_text(42, "what does F004 mean on a PowerFlex 525?")
+            await telegram.wait_for(lambda: providers.calls("gemini"), timeout=120)
+        finally:
+            first.kill()  # SIGKILL: no shutdown code runs
+            first.communicate(timeout=60)
+            held.set()
+        with sqlite3.connect(tmp_path / "run.db") as db:
+            assert db.execute("SELECT questions_used FROM users WHERE id = 42").fetchone() == (1,), "taken"
+            held_by = "SELECT question_user_id FROM update_inbox WHERE NOT done"
+            assert db.execute(held_by).fetchall() == [(42,)], "the inbox row says who holds it"
+
+        second = start_process(telegram, providers, tmp_path)
+        try:
+            await telegram.wait_for(lambda: "F004 is UnderVoltage" in last_text(telegram), timeout=120)
+        finally:
+            stop(second)
+        assert len(providers.calls("gemini")) == 2
+        with sqlite3.connect(tmp_path / "run.db") as db:
+            assert db.execute("SELECT questions_used FROM users WHERE id = 42").fetchone() == (1,), "counted once"
+            assert db.execute("SELECT count(*) FROM update_inbox WHERE NOT done").fetchone() == (0,)
+            assert db.execute("SELECT count(*) FROM update_inbox WHERE question_user_id IS NOT NULL").fetchone() == (
+                0,
+            ), "released with the work done"
 
 
 async def test_kill_9_mid_album_then_restart_answers_the_album_once(tmp_path: Path) -> None:
