@@ -4,13 +4,25 @@ A runaway script on one account must not be able to spend the day's budget in mi
 each user's recent request times (a sliding window, in memory: the limit protects a budget for the next
 minutes, it need not survive a restart) and answers how long to wait. Pure apart from its dictionary; the
 clock is passed in. Admins are not limited (they are the ones who set budgets).
+
+The handlers ask through ``UserRate``: in one process the in-memory window; in a fleet a bucket per user in
+PostgreSQL (``bot.fleet.shared.SharedUserRate``), or a user would get the limit once per worker.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from typing import Protocol
 
 WINDOW_S = 60.0
+
+
+class UserRate(Protocol):
+    per_minute: int
+
+    async def check(self, user_id: int) -> float | None:
+        """None and the request is counted, or the seconds until this user may send again."""
 
 
 class RateLimiter:
@@ -32,6 +44,9 @@ class RateLimiter:
             for uid in [u for u, times in self._recent.items() if not times or times[-1] <= now - WINDOW_S]:
                 del self._recent[uid]
         return None
+
+    async def check(self, user_id: int) -> float | None:
+        return self.retry_after(user_id, time.monotonic())
 
 
 def too_fast(per_minute: int, wait_s: float) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
@@ -173,7 +172,7 @@ async def _too_fast(services: Services, message: Message, user_id: int) -> bool:
     """The per-user rate limit (admins excepted); True when the user was told to wait."""
     if services.is_admin(user_id):
         return False
-    wait = services.rate.retry_after(user_id, time.monotonic())
+    wait = await services.rate.check(user_id)
     if wait is None:
         return False
     log.info("user %s over %d photos a minute", user_id, services.rate.per_minute)

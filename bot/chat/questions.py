@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from html import escape
@@ -114,7 +113,7 @@ async def answer(
         await message.reply_text(not_a_question(tr))
         return
     if not services.is_admin(user_id):
-        wait = services.rate.retry_after(user_id, time.monotonic())
+        wait = await services.rate.check(user_id)
         if wait is not None:
             await message.reply_text(too_fast(tr, services.rate.per_minute, wait))
             return

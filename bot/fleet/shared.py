@@ -214,3 +214,53 @@ class SharedRate(RateBudget):
     async def take_turn(self, lane: int) -> None:
         await self._bucket.take()
         await super().take_turn(lane)
+
+
+class SharedUserRate:
+    """``PHOTOS_PER_MINUTE`` for the whole fleet: a token bucket per user in ``fleet_buckets`` (``per_minute``
+    tokens, refilled at ``per_minute`` a minute), taken in one conditional upsert. Like the in-memory window it
+    allows ``per_minute`` at once, then one every ``60 / per_minute`` seconds. If the database fails the request
+    is let through: the daily budget still guards the money."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], per_minute: int) -> None:
+        self._sessions, self.per_minute = sessions, per_minute
+
+    async def check(self, user_id: int) -> float | None:
+        if self.per_minute <= 0:
+            return None
+        rate = self.per_minute / 60.0
+        refilled = (
+            "LEAST(:burst, fleet_buckets.tokens + "
+            "EXTRACT(EPOCH FROM clock_timestamp() - fleet_buckets.updated_at) * :rate)"
+        )
+        params = {"name": f"user:{user_id}", "rate": rate, "burst": float(self.per_minute)}
+        try:
+            async with self._sessions.begin() as session:
+                taken = await session.scalar(
+                    text(
+                        "INSERT INTO fleet_buckets (name, tokens, updated_at) "
+                        "VALUES (:name, :burst - 1, clock_timestamp()) "
+                        f"ON CONFLICT (name) DO UPDATE SET tokens = {refilled} - 1, updated_at = clock_timestamp() "
+                        f"WHERE {refilled} >= 1 RETURNING tokens"
+                    ),
+                    params,
+                )
+                if taken is not None:
+                    return None
+                have = await session.scalar(text(f"SELECT {refilled} FROM fleet_buckets WHERE name = :name"), params)
+        except Exception:
+            log.warning("could not check the photo rate of user %s; letting it through", user_id, exc_info=True)
+            return None
+        return max(0.001, (1.0 - float(have or 0.0)) / rate)
+
+
+async def purge_user_buckets(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Forget users' buckets idle for an hour (a full bucket and no row mean the same)."""
+    async with sessions.begin() as session:
+        result = await session.execute(
+            text(
+                "DELETE FROM fleet_buckets WHERE name LIKE 'user:%' "
+                "AND updated_at < clock_timestamp() - interval '1 hour'"
+            )
+        )
+    return int(getattr(result, "rowcount", 0) or 0)

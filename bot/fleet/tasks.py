@@ -27,6 +27,7 @@ from bot.chat import cards, workorders
 from bot.fleet import queue as jobs
 from bot.fleet.albums import CollectedAlbums, group_of, photo_ref, quiet_for
 from bot.fleet.runner import FleetRunner, pending_rows
+from bot.fleet.shared import purge_user_buckets
 from bot.runtime.services import INBOX_KEEP, Services
 from bot.updates import inbox
 
@@ -85,8 +86,9 @@ def register(worker: Worker) -> None:
         async with services.sessions.begin() as session:
             forgotten = await inbox.purge(session, finished_before=now - INBOX_KEEP)
         old_cards = await cards.purge(services.sessions, now)
+        buckets = await purge_user_buckets(services.sessions)
         await queue.job_manager.delete_old_jobs(nb_hours=int(JOBS_KEEP.total_seconds() // 3600))
-        log.info("purged %d inbox rows, %d cards", forgotten, old_cards)
+        log.info("purged %d inbox rows, %d cards, %d idle users' rate buckets", forgotten, old_cards, buckets)
 
     @queue.periodic(cron="* * * * * */5", periodic_id="stalled")
     @queue.task(name="plc.retry_stalled", queueing_lock="plc.retry_stalled")

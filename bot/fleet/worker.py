@@ -19,7 +19,7 @@ from bot.fleet import queue as jobs
 from bot.fleet.albums import CollectedAlbums
 from bot.fleet.nearsync import IndexSync
 from bot.fleet.runner import FleetRunner
-from bot.fleet.shared import PgBreakers, PgTierSlots, SharedRate, TokenBucket
+from bot.fleet.shared import PgBreakers, PgTierSlots, SharedRate, SharedUserRate, TokenBucket
 from bot.fleet.tasks import Worker, register
 from bot.runtime.db import make_engine, make_sessionmaker
 from bot.runtime.services import Services, Wiring
@@ -48,7 +48,10 @@ async def run_worker(settings: AppSettings, *, name: str) -> int:
         messages_per_s=fleet.telegram_rate_limit,
     )
     slots = PgTierSlots(state, per_tier=fleet.tier_max_concurrent, lease_s=settings.pipeline.request_timeout_s + 60)
-    wiring = Wiring(runner=runner, albums=albums, rate_limiter=rate, breakers=breakers, tier_slots=slots)
+    wiring = Wiring(
+        runner=runner, albums=albums, rate_limiter=rate, breakers=breakers, tier_slots=slots,
+        user_rate=SharedUserRate(state, fleet.photos_per_minute),
+    )  # fmt: skip
     application = build_application(settings, wiring=wiring)
     worker = Worker(
         queue, application, runner, albums, fleet.album_wait_s, fleet.fleet_stalled_after_s, fleet.outbox_poll_s

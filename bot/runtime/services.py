@@ -18,7 +18,7 @@ from bot import i18n
 from bot.accounts import quota
 from bot.accounts.alerts import Alerter, ConfiguredModel
 from bot.accounts.budget import DbSpendingGuard
-from bot.accounts.ratelimit import RateLimiter
+from bot.accounts.ratelimit import RateLimiter, UserRate
 from bot.chat import cards
 from bot.chat.status import RateBudget
 from bot.quality import canary as quality_canary
@@ -56,6 +56,7 @@ class Wiring:
     rate_limiter: RateBudget
     breakers: BreakerStore
     tier_slots: TierSlots
+    user_rate: UserRate | None = None  # PHOTOS_PER_MINUTE across the fleet (else per process)
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Services:
     application: Application | None = None  # type: ignore[type-arg]
     guard: DbSpendingGuard | None = None  # daily budgets, asked before each cloud call (bot/accounts/budget.py)
     alerts: Alerter | None = None  # admin alerts, once per condition per day (bot/accounts/alerts.py)
-    rate: RateLimiter = field(default_factory=lambda: RateLimiter(0))  # photos per minute (bot/accounts/ratelimit.py)
+    rate: UserRate = field(default_factory=lambda: RateLimiter(0))  # photos per minute (bot/accounts/ratelimit.py)
     sampler: Sampler | None = None  # the evaluation sample, when EVAL_SAMPLE_RATE > 0 (bot/quality/sampling.py)
     warming: asyncio.Task[None] | None = None  # the plate reader's models, loading after start
 
@@ -192,7 +193,7 @@ async def build_services(
         updates=wiring.runner if wiring else _runner(application, sessions),
         albums=wiring.albums if wiring else AlbumCollector(wait_s=settings.bot.album_wait_s, max_photos=MAX_PHOTOS),
         application=application,
-        rate=RateLimiter(settings.bot.photos_per_minute),
+        rate=(wiring.user_rate if wiring else None) or RateLimiter(settings.bot.photos_per_minute),
         warming=warming,
     )
     steps = pipeline.cascade.steps

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.fleet.shared import PgBreakers, PgTierSlots, SharedRate, TokenBucket
+from bot.fleet.shared import PgBreakers, PgTierSlots, SharedRate, SharedUserRate, TokenBucket, purge_user_buckets
 from bot.runtime.db import make_engine, make_sessionmaker
 
 
@@ -108,3 +108,44 @@ async def test_only_calls_naming_a_chat_take_a_token(pg_sessions: async_sessionm
     assert sent == ["sendMessage", "getMe"]
     assert await bucket._try() == 0, "getMe left the second token"
     assert await bucket._try() > 3000
+
+
+async def test_photos_per_minute_hold_across_workers(pg_sessions: async_sessionmaker[AsyncSession]) -> None:
+    """PHOTOS_PER_MINUTE is the user's, not each worker's: three photos a minute on two workers is three."""
+    one, other = SharedUserRate(pg_sessions, 3), SharedUserRate(pg_sessions, 3)
+    assert [await w.check(42) for w in (one, other, one)] == [None, None, None]
+    wait = await other.check(42)
+    assert wait is not None and 15 < wait <= 20, "the next token in 60 / 3 s"
+    assert await one.check(43) is None, "another user has a bucket of their own"
+    assert await SharedUserRate(pg_sessions, 0).check(42) is None, "0 switches the limit off"
+
+
+async def test_a_users_bucket_refills_and_idle_ones_are_forgotten(
+    pg_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    rate = SharedUserRate(pg_sessions, 60)  # one a second
+    for _ in range(60):
+        assert await rate.check(7) is None
+    assert await rate.check(7) is not None
+    async with pg_sessions.begin() as session:  # a minute and more passes for user 7; user 8 was here long ago
+        await session.execute(
+            text("UPDATE fleet_buckets SET updated_at = updated_at - interval '61 seconds' WHERE name = 'user:7'")
+        )
+        await session.execute(
+            text("INSERT INTO fleet_buckets VALUES ('user:8', 0, clock_timestamp() - interval '2 hours')")
+        )
+    assert await rate.check(7) is None, "refilled"
+    assert await purge_user_buckets(pg_sessions) == 1
+    async with pg_sessions() as session:
+        names = set((await session.scalars(text("SELECT name FROM fleet_buckets"))).all())
+    assert "user:8" not in names and "user:7" in names
+
+
+async def test_when_the_database_fails_a_photo_is_let_through(pg_url: str) -> None:
+    from tests.fakes.http import free_port
+
+    engine = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
+    try:
+        assert await SharedUserRate(make_sessionmaker(engine), 1).check(42) is None, "the budget still guards"
+    finally:
+        await engine.dispose()
