@@ -1,4 +1,4 @@
-"""Questions answered in words, in the user's language (pipeline/questions.py does the model call).
+"""Questions answered in words, in the user's language (pipeline/textpath.py does the model call).
 
 Three ways a question arrives:
 
