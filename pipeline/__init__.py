@@ -1,7 +1,6 @@
 """Photo → ``Analysis``. Knows nothing of Telegram. Public surface for the bot and the CLI."""
 
 from pipeline.analysis import PROMPT_VERSION
-from pipeline.cascade import PipelineEvent
 from pipeline.costs import PriceTable, format_usd, lifecycle_warning
 from pipeline.errors import (
     AnalysisFailed,
@@ -11,6 +10,7 @@ from pipeline.errors import (
     TierError,
 )
 from pipeline.escalation import parse_cascade
+from pipeline.events import PipelineEvent
 from pipeline.service import Pipeline
 from pipeline.settings import PipelineSettings
 from pipeline.tiers import TIER_NAMES, build_tiers

@@ -28,6 +28,7 @@ from pipeline.escalation import CascadeStep
 from pipeline.intake import Photo, load_photo
 from pipeline.ledger import record_attempts
 from pipeline.settings import PipelineSettings
+from pipeline.tiercall import TierCaller
 from pipeline.types import Attempt, SpendingGuard, Tier
 
 UNREACHABLE = 1.01  # above any score: every tier is asked
@@ -79,13 +80,10 @@ class Evaluator:
         if not names:
             return []
         steps = [CascadeStep(name, UNREACHABLE) for name in names[:-1]] + [CascadeStep(names[-1], None)]
-        cascade = Cascade(
-            {n: self._tiers[n] for n in names},
-            steps,
-            self._prices,
-            clock=self._clock,
-            today=lambda: self._now().date(),
+        caller = TierCaller(
+            {n: self._tiers[n] for n in names}, self._prices, clock=self._clock, today=lambda: self._now().date()
         )
+        cascade = Cascade(caller, steps)
         loaded = [await asyncio.to_thread(self._load, data) for data in photos]
         deadline = self._clock() + self._settings.request_timeout_s * len(names)  # no one is waiting
         outcome = await cascade.run(

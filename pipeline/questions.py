@@ -1,12 +1,12 @@
 """Questions answered in words, without a photo: a follow-up on an analysis card, a text-only question about
 equipment ("what does F004 mean on a PowerFlex 525?"), or a caption's question on a photo already analysed.
 
-A question is a small text-only request through the same tiers, in ``CASCADE`` order: the same breakers (a
-tier cooling down is skipped; a failure here cools it down for photos too), the same prices (priced to the
-micro-dollar from the usage each provider reports), the same spending guard before every cloud call and the
-same ledger. The first valid answer is taken; an error or an unparsable reply falls through to the next tier.
-There is no confidence escalation: a question costs a fraction of a photo and the card it refers to already
-carries the analysis's own certainty.
+A question is a small text-only request through the same tiers, in ``CASCADE`` order, each called as a photo's
+tiers are (``tiercall.py``): the same breakers (a tier cooling down is skipped; a failure here cools it down for
+photos too, fleet-wide), the same prices (priced to the micro-dollar from the usage each provider reports), the
+same spending guard before every cloud call, the same call slots and the same ledger. The first valid answer is
+taken; an error or an unparsable reply falls through to the next tier. There is no confidence escalation: a
+question costs a fraction of a photo and the card it refers to already carries the analysis's own certainty.
 
 Ledger rows of a question carry a request id starting ``q-`` (``QUESTION_PREFIX``), those of a translation
 ``t-``, so reports can tell them from photo analyses without a schema change.
@@ -21,23 +21,20 @@ the safety floor (a sentence claiming isolation is unnecessary is dropped, as in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.analysis import BadAnalysis, extract_object, without_denials
-from pipeline.cascade import Cascade, PipelineEvent
-from pipeline.costs import cost_micro_usd, estimate_micro_usd
-from pipeline.errors import AnalysisFailed, NoTierAvailable, TierBadOutput, TierError, TierUnavailable
+from pipeline.cascade import Cascade
+from pipeline.errors import AnalysisFailed, NoTierAvailable
 from pipeline.sanitize import clean_text, clip
-from pipeline.types import Analysis, Attempt, SpendingGuard, TierReply, TierRequest, Usage
+from pipeline.types import Analysis, Attempt, SpendingGuard, TierRequest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -159,109 +156,29 @@ async def ask(
     user_id: int | None,
     guard: SpendingGuard | None,
     deadline: float,
-    clock: Callable[[], float],
-    today: Callable[[], date],
     schema: dict[str, Any] = QUESTION_SCHEMA,
     parse: Callable[[str], T] = parse_answer,  # type: ignore[assignment]  # T is Answer by default
     max_output_tokens: int = MAX_OUTPUT_TOKENS,
 ) -> tuple[list[Attempt], T | None, str | None, str | None, bool]:
-    """Ask the cascade's tiers in order until one's reply parses (``parse`` raises ``BadAnalysis`` otherwise).
+    """Ask the cascade's tiers in order until one's reply parses (``parse`` raises ``BadAnalysis`` otherwise),
+    each called as a photo's tiers are (``pipeline/tiercall.py``).
     Returns (attempts, value, tier, model, budget_refused); the caller records the attempts."""
     attempts: list[Attempt] = []
     budget_refused = False
     request = TierRequest([], prompt, schema, max_output_tokens)
     for step in cascade.steps:
-        tier = cascade.tiers[step.tier]
-        breaker = cascade.breakers[step.tier]
-        now = clock()
-        if breaker.is_open(now):
-            attempts.append(_attempt(tier.name, tier.provider, tier.model, "skipped_cooldown"))
+        call = await cascade.caller.call(
+            step.tier, request, parse=parse, user_id=user_id, guard=guard, deadline=deadline
+        )
+        budget_refused = budget_refused or call.budget_refused
+        if call.value is None:
+            attempts.append(call.attempt)
+            if call.out_of_time:
+                break
             continue
-        if deadline - now <= 1.0:
-            attempts.append(_attempt(tier.name, tier.provider, tier.model, "skipped_deadline"))
-            break
-        price = None if tier.is_local else cascade.prices.lookup(tier.model, today(), tier.provider)
-        reservation: object | None = None
-        if not tier.is_local:
-            if price is None:
-                attempts.append(_attempt(tier.name, tier.provider, tier.model, "skipped_no_price"))
-                await cascade.emit(PipelineEvent("price_missing", tier.name, tier.model))
-                continue
-            estimate = estimate_micro_usd(
-                price, input_tokens=len(prompt) // 3 + 50, max_output_tokens=max_output_tokens
-            )
-            if guard is not None:
-                reservation = await guard.reserve(user_id=user_id, provider=tier.provider, estimate_micro_usd=estimate)
-                if reservation is None:
-                    budget_refused = True
-                    attempts.append(
-                        _attempt(tier.name, tier.provider, tier.model, "skipped_budget", error=f"~{estimate} µUSD")
-                    )
-                    continue
-        started = clock()
-        reply: TierReply | None = None
-        error: TierError | None = None
-        cost = 0
-        try:
-            async with asyncio.timeout(max(0.1, deadline - started)):
-                reply = await tier.analyze(request)
-        except TierError as exc:
-            error = exc
-        except TimeoutError:
-            error = TierUnavailable(tier.name, "request time budget spent")
-        finally:
-            billed = reply.usage if reply is not None else (error.usage if error is not None else None)
-            if billed is not None and price is not None:
-                cost = cost_micro_usd(price, billed)
-            if reservation is not None and guard is not None:
-                await guard.settle(reservation, cost)
-        latency = int((clock() - started) * 1000)
-        answer: T | None = None
-        if reply is not None:
-            try:
-                answer = parse(reply.text)
-            except BadAnalysis as exc:
-                error = TierBadOutput(tier.name, str(exc))
-        usage = reply.usage if reply is not None else (error.usage if error is not None and error.usage else Usage())
-        reported = reply.model_reported if reply is not None else None
-        if error is not None:
-            known = breaker.admin_problem
-            breaker.record_failure(error, clock())
-            if breaker.admin_problem is not None and breaker.admin_problem != known:
-                await cascade.emit(PipelineEvent(breaker.admin_problem, tier.name, error.message))
-            log.info("question: tier %s failed: %s (%d ms)", tier.name, error.outcome, latency)
-            failed = _attempt(tier.name, tier.provider, tier.model, error.outcome, latency, usage, cost, reported)
-            attempts.append(replace(failed, error=error.message))
-            continue
-        assert answer is not None
-        breaker.record_success()
-        attempts.append(
-            Attempt(
-                tier=tier.name, provider=tier.provider, model=tier.model, outcome="answered", latency_ms=latency,
-                usage=usage, cost_micro_usd=cost, model_reported=reported,
-                confidence=getattr(answer, "confidence", None),
-            )
-        )  # fmt: skip
-        return attempts, answer, tier.name, reported or tier.model, budget_refused
+        attempts.append(replace(call.attempt, confidence=getattr(call.value, "confidence", None)))
+        return attempts, call.value, call.attempt.tier, call.model, budget_refused
     return attempts, None, None, None, budget_refused
-
-
-def _attempt(
-    tier: str,
-    provider: str,
-    model: str,
-    outcome: str,
-    latency_ms: int = 0,
-    usage: Usage | None = None,
-    cost: int = 0,
-    reported: str | None = None,
-    *,
-    error: str | None = None,
-) -> Attempt:
-    return Attempt(
-        tier=tier, provider=provider, model=model, outcome=outcome, latency_ms=latency_ms, usage=usage or Usage(),
-        cost_micro_usd=cost, model_reported=reported, error=error,
-    )  # fmt: skip
 
 
 def new_request_id() -> str:

@@ -24,10 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from pipeline import questions
 from pipeline.analysis import PROMPT_VERSION, build_prompt, language_key
 from pipeline.cache import AnalysisCache, PhotoKeys
-from pipeline.cascade import Cascade, CascadeOutcome, EventCallback, judge, notify
+from pipeline.cascade import Cascade, CascadeOutcome, judge
 from pipeline.costs import PriceTable
 from pipeline.errors import AnalysisFailed, NoTierAvailable
 from pipeline.escalation import parse_cascade
+from pipeline.events import EventCallback, notify
 from pipeline.fairpool import FairPool
 from pipeline.intake import Photo, cache_keys, load_photo
 from pipeline.ledger import record_attempts
@@ -40,6 +41,7 @@ from pipeline.plate.types import PlateReading
 from pipeline.sanitize import clean_text
 from pipeline.settings import PipelineSettings
 from pipeline.shared import LOCAL, BreakerStore, TierSlots
+from pipeline.tiercall import TierCaller
 from pipeline.tiers import TIER_NAMES
 from pipeline.types import Analysis, Attempt, Progress, ProgressCallback, Receipt, Result, SpendingGuard, Tier
 
@@ -76,24 +78,19 @@ class Pipeline:
         self._clock = clock
         self._now = now
         self.tiers = tiers
-        self.cascade = Cascade(
-            tiers,
-            parse_cascade(settings.cascade, known=frozenset(TIER_NAMES)),
-            prices,
-            cooldown_s=settings.cooldown_s,
-            clock=clock,
-            today=lambda: now().date(),
-            on_event=on_event,
-            breakers=breakers,
-            slots=slots,
-        )
+        caller = TierCaller(
+            tiers, prices, cooldown_s=settings.cooldown_s, clock=clock, today=lambda: now().date(),
+            on_event=on_event, breakers=breakers, slots=slots,
+        )  # fmt: skip
+        self.cascade = Cascade(caller, parse_cascade(settings.cascade, known=frozenset(TIER_NAMES)))
         self._intake = FairPool(settings.intake_workers)
         # CANARY_CASCADE: the candidate cascade a share of users is served by (the bot picks who; bot/quality)
         self.canary: Cascade | None = None
         if settings.canary_cascade.strip():
             steps = parse_cascade(settings.canary_cascade, known=frozenset(TIER_NAMES))
-            self.canary = Cascade(tiers, steps, prices, cooldown_s=settings.cooldown_s, clock=clock,
-                                  today=lambda: now().date(), on_event=on_event)  # fmt: skip
+            own = TierCaller(tiers, prices, cooldown_s=settings.cooldown_s, clock=clock,
+                             today=lambda: now().date(), on_event=on_event)  # fmt: skip
+            self.canary = Cascade(own, steps)
         self.cache = AnalysisCache(
             sessions,
             max_distance=settings.cache_max_distance,
@@ -259,7 +256,6 @@ class Pipeline:
         request_id = questions.new_request_id()
         attempts, answer, tier, model, refused = await questions.ask(
             self.cascade, prompt, user_id=user_id, guard=guard, deadline=started + self.settings.request_timeout_s,
-            clock=self._clock, today=lambda: self._now().date(),
         )  # fmt: skip
         if attempts:
             await self._record(request_id, user_id, attempts)
@@ -284,7 +280,7 @@ class Pipeline:
         size = sum(len(v) if isinstance(v, str) else sum(map(len, v)) for v in texts.values())
         attempts, translated, _tier, _model, refused = await questions.ask(
             self.cascade, prompt, user_id=user_id, guard=guard, deadline=started + self.settings.request_timeout_s,
-            clock=self._clock, today=lambda: self._now().date(), schema=questions.translation_schema(texts),
+            schema=questions.translation_schema(texts),
             parse=questions.translation_parser(texts), max_output_tokens=min(4000, 200 + size),
         )  # fmt: skip
         request_id = questions.TRANSLATION_PREFIX + questions.new_request_id().removeprefix(questions.QUESTION_PREFIX)

@@ -1,9 +1,10 @@
 """What processes calling the same tiers must share: an open breaker, and a cap on calls in flight per tier.
 
-One process (the embedded bot) shares nothing: each ``Cascade`` keeps its breakers in memory and calls a tier as
-often as its own bound allows — ``LOCAL`` below. A fleet of workers (``bot/fleet/shared.py``) keeps both in
-PostgreSQL, so a 429 with Retry-After seen by one worker is respected by all, a rejected key costs one failed
-call fleet-wide rather than one per worker, and a plant's laptop gets at most N calls however many workers run.
+One process (the embedded bot) shares nothing: each ``TierCaller`` (``tiercall.py``) keeps its breakers in
+memory and calls a tier as often as its own bound allows — ``LOCAL`` below. A fleet of workers
+(``bot/fleet/shared.py``) keeps both in PostgreSQL, so a 429 with Retry-After seen by one worker is respected by
+all, a rejected key costs one failed call fleet-wide rather than one per worker, and a plant's laptop gets at
+most N calls however many workers run.
 
 Kept to two small Protocols so the pipeline stays free of the bot and of any particular database schema.
 Times are the store's own (the database's clock for PostgreSQL), never compared with the caller's monotonic

@@ -1,9 +1,11 @@
-"""Questions in words (pipeline/questions.py) through the real SDKs against the fake provider servers: the
-text-only wire shape of each provider, prices from the reported usage, fall-through, budget, ledger."""
+"""Questions in words (pipeline/questions.py, pipeline/textpath.py) through the real SDKs against the fake
+provider servers: the text-only wire shape of each provider, prices from the reported usage, fall-through,
+budget, ledger."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -28,6 +30,7 @@ from tests.fakes.providers import (
     analysis_json,
     answered,
     good,
+    hang,
     has_image,
     invalid_json,
     open_tier,
@@ -127,6 +130,20 @@ async def test_every_tier_failing_raises_analysis_failed_and_cools_the_tier_down
         await pipeline.ask("F004?")
     assert [e.kind for e in h.events] == ["key_rejected"], "the admins hear of a broken key from a question too"
     assert pipeline.cascade.breakers["gemini"].is_open(pipeline._clock())
+
+
+async def test_a_question_that_runs_out_of_time_cools_the_tier_down_for_photos_too(h: Harness) -> None:
+    h.fake.script("gemini", hang(3.0))
+    pipeline = await h.pipeline(cascade="gemini:0.7,claude", request_timeout_s=1.5, cloud_timeout_s=10)
+    started = time.monotonic()
+    with pytest.raises(AnalysisFailed):
+        await pipeline.ask("F004?")
+    assert time.monotonic() - started < 3.0, "the question's time budget bounds the call"
+    rows = await h.ledger()
+    assert [(r.tier, r.outcome) for r in rows] == [("gemini", "unavailable"), ("claude", "skipped_deadline")]
+    photo = await pipeline.analyze([make_photo(42)])
+    assert [a.outcome for a in photo.receipt.attempts] == ["skipped_cooldown", "accepted"]
+    assert len(h.fake.calls("gemini")) == 1
 
 
 async def test_a_too_long_question_is_refused_before_any_call(h: Harness) -> None:

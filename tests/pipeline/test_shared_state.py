@@ -1,6 +1,7 @@
 """Two pipelines standing for two processes, sharing what ``pipeline/shared.py`` says they must: an opened breaker
 and a cap on calls per tier (the fleet keeps both in PostgreSQL, tests/fleet/test_shared.py; here an in-memory
-store shows the cascade's side), and the near-duplicate index learning the other's analyses."""
+store shows the pipeline's side, for photos and questions alike), and the near-duplicate index learning the
+other's analyses."""
 
 from __future__ import annotations
 
@@ -80,6 +81,27 @@ async def test_a_429_seen_by_one_process_is_respected_by_the_other(
     assert len(fake.calls("gemini")) == 1, "the other process never called the rate-limited tier"
 
 
+async def outcomes(pipeline: Pipeline, kind: str, seed: int) -> list[str]:
+    """What each tier came to for one photo, or for one question (both go through ``TierCaller``)."""
+    if kind == "photo":
+        return [a.outcome for a in (await pipeline.analyze([make_photo(seed)])).receipt.attempts]
+    return [a.outcome for a in (await pipeline.ask("what does F004 mean on a PowerFlex 525?")).attempts]
+
+
+@pytest.mark.parametrize(("first", "then"), [("question", "photo"), ("photo", "question"), ("question", "question")])
+async def test_a_429_seen_by_a_photo_or_a_question_is_respected_by_both_in_the_other_process(
+    fake: FakeProviders, sessions: async_sessionmaker[AsyncSession], made: list[Pipeline], first: str, then: str
+) -> None:
+    store = SharedBreakers()
+    fake.script("gemini", rate_limited("120"))
+    one = await build(fake, sessions, made, breakers=store)
+    other = await build(fake, sessions, made, breakers=store)
+    assert (await outcomes(one, first, 31))[0] == "rate_limited"
+    assert 100 < store.open_for.get("gemini", 0) <= 120, "the Retry-After is shared, whoever met it"
+    assert (await outcomes(other, then, 32)) == ["skipped_cooldown", "accepted" if then == "photo" else "answered"]
+    assert len(fake.calls("gemini")) == 1, "the other process never called the rate-limited tier"
+
+
 async def test_a_rejected_key_is_shared_with_its_problem(
     fake: FakeProviders, sessions: async_sessionmaker[AsyncSession], made: list[Pipeline]
 ) -> None:
@@ -95,6 +117,16 @@ async def test_without_a_free_slot_the_tier_is_skipped_not_called(
     slots = NoSlots()
     with pytest.raises(NoTierAvailable):
         await (await build(fake, sessions, made, slots=slots)).analyze([make_photo(4)])
+    assert slots.asked == ["gemini", "claude"]
+    assert not fake.calls("gemini") and not fake.calls("claude")
+
+
+async def test_a_question_without_a_free_slot_skips_the_tier_too(
+    fake: FakeProviders, sessions: async_sessionmaker[AsyncSession], made: list[Pipeline]
+) -> None:
+    slots = NoSlots()
+    with pytest.raises(NoTierAvailable):
+        await (await build(fake, sessions, made, slots=slots)).ask("what does F004 mean?")
     assert slots.asked == ["gemini", "claude"]
     assert not fake.calls("gemini") and not fake.calls("claude")
 
