@@ -114,3 +114,11 @@ class AnalysisFailed(PipelineError):
         summary = ", ".join(f"{a.tier}: {a.outcome}" for a in attempts) or "no attempt"
         super().__init__(f"no tier produced an analysis ({summary})")
         self.attempts = attempts
+
+
+def nobody_answered(attempts: list[Attempt], *, budget_refused: bool) -> NoTierAvailable | AnalysisFailed:
+    """The error for a request no tier answered (photo or words): ``NoTierAvailable`` when no tier was even
+    called (none configured, every one cooling down, refused by the budget or busy), else ``AnalysisFailed``."""
+    if all(a.outcome.startswith("skipped") for a in attempts):
+        return NoTierAvailable("every tier is cooling down or was refused by the budget", budget_refused)
+    return AnalysisFailed(attempts)

@@ -1,19 +1,13 @@
 """Questions answered in words, without a photo: a follow-up on an analysis card, a text-only question about
-equipment ("what does F004 mean on a PowerFlex 525?"), or a caption's question on a photo already analysed.
-
-A question is a small text-only request through the same tiers, in ``CASCADE`` order, each called as a photo's
-tiers are (``tiercall.py``): the same breakers (a tier cooling down is skipped; a failure here cools it down for
-photos too, fleet-wide), the same prices (priced to the micro-dollar from the usage each provider reports), the
-same spending guard before every cloud call, the same call slots and the same ledger. The first valid answer is
-taken; an error or an unparsable reply falls through to the next tier. There is no confidence escalation: a
-question costs a fraction of a photo and the card it refers to already carries the analysis's own certainty.
+equipment ("what does F004 mean on a PowerFlex 525?"), or a caption's question on a photo already analysed;
+and a work order's free text put into the plant's language. This module holds what the models are told and
+what is accepted from them (pure); ``textpath.py`` asks the tiers.
 
 Ledger rows of a question carry a request id starting ``q-`` (``QUESTION_PREFIX``), those of a translation
 ``t-``, so reports can tell them from photo analyses without a schema change.
 
-The same loop translates a work order's free text into the plant's language (``build_translation_prompt``,
-``translation_parser``): the reply must keep every key and every list's length, so a translation can never
-drop a safety note, and it keeps the same safety floor.
+A translation (``build_translation_prompt``, ``translation_parser``) must keep every key and every list's
+length, so it can never drop a safety note, and it keeps the same safety floor.
 
 The question is data, not instructions: it is quoted in a fence like a caption, bounded, and the answer keeps
 the safety floor (a sentence claiming isolation is unnecessary is dropped, as in an analysis).
@@ -22,25 +16,19 @@ the safety floor (a sentence claiming isolation is unnecessary is dropped, as in
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from pipeline.analysis import BadAnalysis, extract_object, without_denials
-from pipeline.cascade import Cascade
-from pipeline.errors import AnalysisFailed, NoTierAvailable
 from pipeline.sanitize import clean_text, clip
-from pipeline.types import Analysis, Attempt, SpendingGuard, TierRequest
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
+from pipeline.types import Analysis, Attempt
 
 QUESTION_PREFIX = "q-"
-TRANSLATION_PREFIX = "t-"  # a work order's free text put into the plant's language (``translate``)
+TRANSLATION_PREFIX = "t-"  # a work order's free text put into the plant's language (``TextPath.translate``)
 MAX_QUESTION_CHARS = 500  # the caption's limit: a question, not a manual to summarise
 MAX_ANSWER_CHARS = 1200
 MAX_OUTPUT_TOKENS = 400
@@ -149,67 +137,8 @@ class Answered:
     attempts: list[Attempt] = field(default_factory=list)
 
 
-async def ask(
-    cascade: Cascade,
-    prompt: str,
-    *,
-    user_id: int | None,
-    guard: SpendingGuard | None,
-    deadline: float,
-    schema: dict[str, Any] = QUESTION_SCHEMA,
-    parse: Callable[[str], T] = parse_answer,  # type: ignore[assignment]  # T is Answer by default
-    max_output_tokens: int = MAX_OUTPUT_TOKENS,
-) -> tuple[list[Attempt], T | None, str | None, str | None, bool]:
-    """Ask the cascade's tiers in order until one's reply parses (``parse`` raises ``BadAnalysis`` otherwise),
-    each called as a photo's tiers are (``pipeline/tiercall.py``).
-    Returns (attempts, value, tier, model, budget_refused); the caller records the attempts."""
-    attempts: list[Attempt] = []
-    budget_refused = False
-    request = TierRequest([], prompt, schema, max_output_tokens)
-    for step in cascade.steps:
-        call = await cascade.caller.call(
-            step.tier, request, parse=parse, user_id=user_id, guard=guard, deadline=deadline
-        )
-        budget_refused = budget_refused or call.budget_refused
-        if call.value is None:
-            attempts.append(call.attempt)
-            if call.out_of_time:
-                break
-            continue
-        attempts.append(replace(call.attempt, confidence=getattr(call.value, "confidence", None)))
-        return attempts, call.value, call.attempt.tier, call.model, budget_refused
-    return attempts, None, None, None, budget_refused
-
-
-def new_request_id() -> str:
-    return QUESTION_PREFIX + uuid.uuid4().hex
-
-
-def outcome_of(
-    attempts: list[Attempt],
-    answer: Answer | None,
-    tier: str | None,
-    model: str | None,
-    *,
-    budget_refused: bool,
-    request_id: str,
-    duration_ms: int,
-) -> Answered:
-    """The ``Answered`` for a finished loop, or the error the photo path raises in the same situation."""
-    if answer is None or tier is None or model is None:
-        if not [a for a in attempts if not a.outcome.startswith("skipped")]:
-            raise NoTierAvailable("every tier is cooling down or was refused by the budget", budget_refused)
-        raise AnalysisFailed(attempts)
-    return Answered(
-        text=answer.answer,
-        confidence=answer.confidence,
-        request_id=request_id,
-        tier=tier,
-        model=model,
-        cost_micro_usd=sum(a.cost_micro_usd for a in attempts),
-        duration_ms=duration_ms,
-        attempts=attempts,
-    )
+def new_request_id(prefix: str = QUESTION_PREFIX) -> str:
+    return prefix + uuid.uuid4().hex
 
 
 Texts = dict[str, str | list[str]]

@@ -1,7 +1,8 @@
 """``Pipeline``: photo bytes in, ``Result`` out. Intake → cache → plate reader → register → cascade → ledger.
 
 The one entry point the bot (or the CLI) calls. It knows nothing of Telegram; it reports progress through a
-callback and asks the caller's spending guard before each cloud call.
+callback and asks the caller's spending guard before each cloud call. Questions and translations in words go
+through the same tiers by ``textpath.py``; the pipeline only hands them on (``ask``, ``translate``).
 
 The plate reader (``pipeline.plate``) reads every photo that gets past the cache. Its text is evidence for the
 cascade's decision, it is stored with the photo, it finds a registered unit again by its serial (a plain
@@ -21,12 +22,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pipeline import questions
 from pipeline.analysis import PROMPT_VERSION, build_prompt, language_key
 from pipeline.cache import AnalysisCache, PhotoKeys
 from pipeline.cascade import Cascade, CascadeOutcome, judge
 from pipeline.costs import PriceTable
-from pipeline.errors import AnalysisFailed, NoTierAvailable
+from pipeline.errors import NoTierAvailable, nobody_answered
 from pipeline.escalation import parse_cascade
 from pipeline.events import EventCallback, notify
 from pipeline.fairpool import FairPool
@@ -41,6 +41,7 @@ from pipeline.plate.types import PlateReading
 from pipeline.sanitize import clean_text
 from pipeline.settings import PipelineSettings
 from pipeline.shared import LOCAL, BreakerStore, TierSlots
+from pipeline.textpath import TextPath
 from pipeline.tiercall import TierCaller
 from pipeline.tiers import TIER_NAMES
 from pipeline.types import Analysis, Attempt, Progress, ProgressCallback, Receipt, Result, SpendingGuard, Tier
@@ -97,6 +98,9 @@ class Pipeline:
             ttl=timedelta(hours=settings.cache_ttl_hours),
             prompt_version=PROMPT_VERSION,
         )
+        # Questions and translations in words (pipeline/textpath.py), through the same tiers as photos.
+        self.text = TextPath(self.cascade, sessions, timeout_s=settings.request_timeout_s, clock=clock, now=now)
+        self.ask, self.translate = self.text.ask, self.text.translate
 
     async def start(self) -> None:
         count = await self.cache.load(self._now())
@@ -215,11 +219,7 @@ class Pipeline:
             free = await self._from_plate(readings, loaded, outcome, request_id, user_id, started, unit)
             if free is not None:
                 return free
-            tried = [a for a in outcome.attempts if not a.outcome.startswith("skipped")]
-            if not tried:
-                reason = "every tier is cooling down or was refused by the budget"
-                raise NoTierAvailable(reason, budget_refused=outcome.budget_refused)
-            raise AnalysisFailed(outcome.attempts)
+            raise nobody_answered(outcome.attempts, budget_refused=outcome.budget_refused)
         await notify(progress, Progress(stage="done", tier=outcome.tier))  # "writing up": only when there is an answer
         receipt = Receipt(
             request_id=request_id,
@@ -237,61 +237,6 @@ class Pipeline:
             known_unit=unit,
         )
         return Result(outcome.analysis, receipt, analysis_id)
-
-    async def ask(
-        self,
-        question: str,
-        *,
-        context: Analysis | None = None,
-        caption: str | None = None,
-        user_id: int | None = None,
-        guard: SpendingGuard | None = None,
-        language: str | None = None,
-    ) -> questions.Answered:
-        """Answer a question in words (pipeline/questions.py): about ``context`` (the analysis of a card, with
-        ``caption``, the note its photo came with) or on its own. Raises ``QuestionTooLong`` before any call,
-        ``NoTierAvailable`` when no tier could be asked and ``AnalysisFailed`` when every tier asked failed."""
-        started = self._clock()
-        prompt = questions.build_question_prompt(question, context=context, caption=caption, language=language)
-        request_id = questions.new_request_id()
-        attempts, answer, tier, model, refused = await questions.ask(
-            self.cascade, prompt, user_id=user_id, guard=guard, deadline=started + self.settings.request_timeout_s,
-        )  # fmt: skip
-        if attempts:
-            await self._record(request_id, user_id, attempts)
-        return questions.outcome_of(
-            attempts, answer, tier, model, budget_refused=refused, request_id=request_id,
-            duration_ms=self._ms_since(started),
-        )  # fmt: skip
-
-    async def translate(
-        self,
-        texts: questions.Texts,
-        *,
-        source: str,
-        target: str,
-        user_id: int | None = None,
-        guard: SpendingGuard | None = None,
-    ) -> tuple[questions.Texts, int]:
-        """``texts`` (field → text or list) from ``source`` into ``target`` (English language names) through the
-        text path; returns the translation and its cost in µUSD. Raises like ``ask``."""
-        started = self._clock()
-        prompt = questions.build_translation_prompt(texts, source=source, target=target)
-        size = sum(len(v) if isinstance(v, str) else sum(map(len, v)) for v in texts.values())
-        attempts, translated, _tier, _model, refused = await questions.ask(
-            self.cascade, prompt, user_id=user_id, guard=guard, deadline=started + self.settings.request_timeout_s,
-            schema=questions.translation_schema(texts),
-            parse=questions.translation_parser(texts), max_output_tokens=min(4000, 200 + size),
-        )  # fmt: skip
-        request_id = questions.TRANSLATION_PREFIX + questions.new_request_id().removeprefix(questions.QUESTION_PREFIX)
-        if attempts:
-            await self._record(request_id, user_id, attempts)
-        if translated is None:
-            questions.outcome_of(
-                attempts, None, None, None, budget_refused=refused, request_id=request_id, duration_ms=0
-            )  # raises NoTierAvailable or AnalysisFailed
-        assert translated is not None
-        return translated, sum(a.cost_micro_usd for a in attempts)
 
     async def read(self, photos: Sequence[bytes]) -> list[PlateReading]:
         """Only the plate reader, for ``plc-copilot read`` (raises ``IntakeError`` for an unusable photo)."""
