@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,6 +36,7 @@ from pipeline.ledger import record_attempts
 from pipeline.models import Photo as PhotoRow
 from pipeline.models import upsert_insert
 from pipeline.plate.answer import plate_answer
+from pipeline.plate.evidence import Evidence
 from pipeline.plate.reader import PlateReader, shared_reader
 from pipeline.plate.register import KnownUnit, Register, enrolment
 from pipeline.plate.types import PlateReading
@@ -49,6 +51,19 @@ from pipeline.types import Analysis, Attempt, Progress, ProgressCallback, Receip
 log = logging.getLogger(__name__)
 
 MAX_PHOTOS = 4
+
+
+class _Earlier(Protocol):
+    """An analysis stored earlier, as a cache hit or a registered unit's last analysis shows it."""
+
+    @property
+    def tier(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 class Pipeline:
@@ -279,26 +294,11 @@ class Pipeline:
             log.info("register: unit %d was last seen in %s; asking the models", unit.id, analysis.condition)
             return None
         log.info("register hit: unit %d (%s), analysis %d", unit.id, unit.label, row.id)
-        attempt = Attempt(tier="register", provider="register", model=row.model, outcome="hit_register")
-        now = self._now()
-        async with self._sessions.begin() as session:
-            record_attempts(session, request_id=request_id, user_id=user_id, attempts=[attempt], now=now)
-            await _store_plate_text(session, loaded, readings, now)
-        await self.register.seen(unit.id, now)
-        receipt = Receipt(
-            request_id=request_id,
-            source="register",
-            tier=row.tier,
-            model=row.model,
-            confidence=row.confidence,
-            cost_micro_usd=0,
-            duration_ms=self._ms_since(started),
-            attempts=[attempt],
-            cached_at=row.created_at,
-            evidence=judge(analysis, readings),
-            plate=tuple(readings),
-            known_unit=unit,
-        )
+        receipt = await self._given_again(
+            "register", "hit_register", row, request_id, user_id, started, loaded=loaded, readings=readings,
+            evidence=judge(analysis, readings), known_unit=unit,
+        )  # fmt: skip
+        await self.register.seen(unit.id, self._now())
         return Result(analysis, receipt, row.id)
 
     async def _from_plate(
@@ -372,25 +372,49 @@ class Pipeline:
         if hit is None:
             return None
         log.info("cache hit (%s, %d bits) analysis %d", hit.match, hit.distance, hit.analysis_id)
-        attempt = Attempt(tier="cache", provider="cache", model=hit.model, outcome=f"hit_{hit.match}")
-        await self._record(request_id, user_id, [attempt])
-        receipt = Receipt(
-            request_id=request_id,
-            source="cache",
-            tier=hit.tier,
-            model=hit.model,
-            confidence=hit.confidence,
-            cost_micro_usd=0,
-            duration_ms=self._ms_since(started),
-            attempts=[attempt],
-            cache_match=hit.match,
-            cached_at=hit.created_at,
+        receipt = await self._given_again(
+            "cache", f"hit_{hit.match}", hit, request_id, user_id, started, cache_match=hit.match
         )
         return Result(hit.analysis, receipt, hit.analysis_id)
 
-    async def _record(self, request_id: str, user_id: int | None, attempts: list[Attempt]) -> None:
+    async def _given_again(
+        self,
+        source: Literal["cache", "register"],
+        outcome: str,
+        earlier: _Earlier,
+        request_id: str,
+        user_id: int | None,
+        started: float,
+        *,
+        loaded: Sequence[Photo] = (),
+        readings: Sequence[PlateReading] = (),
+        cache_match: Literal["exact", "near"] | None = None,
+        evidence: Evidence | None = None,
+        known_unit: KnownUnit | None = None,
+    ) -> Receipt:
+        """An earlier analysis given again at $0 (a photo seen before, a registered unit's re-shot): its one
+        ledger row, what the plate reader read (when it ran), and its receipt."""
+        attempt = Attempt(tier=source, provider=source, model=earlier.model, outcome=outcome)
+        now = self._now()
         async with self._sessions.begin() as session:
-            record_attempts(session, request_id=request_id, user_id=user_id, attempts=attempts, now=self._now())
+            record_attempts(session, request_id=request_id, user_id=user_id, attempts=[attempt], now=now)
+            if readings:
+                await _store_plate_text(session, loaded, readings, now)
+        return Receipt(
+            request_id=request_id,
+            source=source,
+            tier=earlier.tier,
+            model=earlier.model,
+            confidence=earlier.confidence,
+            cost_micro_usd=0,
+            duration_ms=self._ms_since(started),
+            attempts=[attempt],
+            cache_match=cache_match,
+            cached_at=earlier.created_at,
+            evidence=evidence,
+            plate=tuple(readings),
+            known_unit=known_unit,
+        )
 
     def _ms_since(self, started: float) -> int:
         return int((self._clock() - started) * 1000)
@@ -410,7 +434,7 @@ def _known_context(unit: KnownUnit) -> str:
 
 
 async def _store_plate_text(
-    session: AsyncSession, loaded: list[Photo], readings: list[PlateReading], now: datetime
+    session: AsyncSession, loaded: Sequence[Photo], readings: Sequence[PlateReading], now: datetime
 ) -> None:
     """Keep what the reader read with each photo (insert the photo row if the cache did not)."""
     insert = upsert_insert(session)
