@@ -103,10 +103,8 @@ class Pipeline:
         # CANARY_CASCADE: the candidate cascade a share of users is served by (the bot picks who; bot/quality)
         self.canary: Cascade | None = None
         if settings.canary_cascade.strip():
-            steps = parse_cascade(settings.canary_cascade, known=frozenset(TIER_NAMES))
-            own = TierCaller(tiers, prices, cooldown_s=settings.cooldown_s, clock=clock,
-                             today=lambda: now().date(), on_event=on_event)  # fmt: skip
-            self.canary = Cascade(own, steps)
+            # the same tiers through the same caller: one breaker and one cap per tier, whichever arm asks
+            self.canary = Cascade(caller, parse_cascade(settings.canary_cascade, known=frozenset(TIER_NAMES)))
         self.cache = AnalysisCache(
             sessions,
             max_distance=settings.cache_max_distance,

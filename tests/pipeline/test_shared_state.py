@@ -131,6 +131,20 @@ async def test_a_question_without_a_free_slot_skips_the_tier_too(
     assert not fake.calls("gemini") and not fake.calls("claude")
 
 
+async def test_the_canary_cascade_goes_through_the_same_breakers_and_slots(
+    fake: FakeProviders, sessions: async_sessionmaker[AsyncSession], made: list[Pipeline]
+) -> None:
+    store, slots = SharedBreakers(), NoSlots()
+    config = fake.settings(cloud_timeout_s=2.0, cascade="gemini:0.7,claude", canary_cascade="claude:0.7,gemini")
+    tiers = build_tiers(config, names_of(config.cascade))
+    pipeline = Pipeline(config, sessions, tiers, PriceTable.load(), breakers=store, slots=slots)
+    made.append(pipeline)
+    with pytest.raises(NoTierAvailable):
+        await pipeline.analyze([make_photo(7)], arm="canary")
+    assert slots.asked == ["claude", "gemini"], "a canary user's call takes a fleet-wide slot too"
+    assert not fake.calls("gemini") and not fake.calls("claude")
+
+
 async def test_the_index_learns_what_another_process_stored(
     fake: FakeProviders, sessions: async_sessionmaker[AsyncSession], made: list[Pipeline]
 ) -> None:
