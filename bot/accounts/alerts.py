@@ -9,20 +9,24 @@ process or two photos finishing together cannot send the same alert twice. Condi
 * the most expensive tier (the last of the cascade) was called in more than 30 % of them;
 * a provider rejected its key (401/403), reported by the pipeline as it happens;
 * a configured cloud model has no price, or is past its shutdown date.
+
+An ``Alert`` carries its English text (marked for the catalogue) and the values to fill in, not a finished
+sentence: each admin reads it in their own language (``Alert.text(tr)``, called once per admin).
 """
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts import budget, forecast
+from bot.i18n import N_, Translator, translator
 from bot.runtime.models import AdminAlert
 from bot.runtime.settings import BotSettings
 from pipeline import PipelineEvent, PriceTable, format_usd
@@ -36,10 +40,42 @@ MIN_HIT_PERCENT = 20
 MAX_EXPENSIVE_PERCENT = 30
 
 
+# Admins are told with a function of their translator: each reads the alert in their own language.
+Notify = Callable[[Callable[[Translator], str]], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class Alert:
     key: str  # condition:detail (the day is added when it is claimed)
-    text: str
+    message: str  # the English text, marked with N_; ``{name}`` placeholders filled from ``values``
+    values: Mapping[str, object] = field(default_factory=dict)  # HTML-escaped where they came from outside
+
+    def text(self, tr: Translator | None = None) -> str:
+        """The alert in ``tr``'s language (English by default)."""
+        return (tr or translator("en")).gettext(self.message, **self.values)
+
+
+SPEND = N_("💸 Today's cloud spend is {spent}, above the alert level {level}.")
+CACHE_RATE = N_(
+    "♻️ The cache answered only {rate} % of the last {n} analyses (alert below {limit} %): most photos are new, "
+    "so most cost money."
+)
+EXPENSIVE = N_(
+    "📈 The most expensive tier, <b>{tier}</b>, was needed for {share} % of the last {n} analyses (alert above "
+    "{limit} %). The cheaper tiers' thresholds in CASCADE may be too strict, or their answers poor."
+)
+SHUT_DOWN = N_(
+    "🪦 Model <b>{model}</b> ({tier}) was shut down by its provider on {date}; its calls will fail. Configure a "
+    "replacement."
+)
+KEY_REJECTED = N_(
+    "🔑 The API key for <b>{tier}</b> was rejected ({detail}). The tier is skipped until the key is fixed."
+)
+MODEL_MISSING = N_(
+    "🪦 The provider of <b>{tier}</b> does not know its model ({detail}): retired, renamed or not enabled for this "
+    "key. The tier is skipped for an hour; set a current model (plc-copilot doctor lists them)."
+)
+PRICE_MISSING = N_("💲 No price for model <b>{detail}</b> ({tier}); the tier is skipped until the price table has it.")
 
 
 @dataclass(frozen=True)
@@ -61,18 +97,14 @@ class ConfiguredModel:
 def spend_alert(spent: int, level: int | None) -> Alert | None:
     if level is None or spent <= level:
         return None
-    return Alert("spend", f"💸 Today's cloud spend is {format_usd(spent)}, above the alert level {format_usd(level)}.")
+    return Alert("spend", SPEND, {"spent": format_usd(spent), "level": format_usd(level)})
 
 
 def cache_alert(window: RecentWindow) -> Alert | None:
     if window.analyses < MIN_SAMPLES or window.cache_hits * 100 >= MIN_HIT_PERCENT * window.analyses:
         return None
     rate = window.cache_hits * 100 // window.analyses
-    return Alert(
-        "cache_rate",
-        f"♻️ The cache answered only {rate} % of the last {window.analyses} analyses "
-        f"(alert below {MIN_HIT_PERCENT} %): most photos are new, so most cost money.",
-    )
+    return Alert("cache_rate", CACHE_RATE, {"rate": rate, "n": window.analyses, "limit": MIN_HIT_PERCENT})
 
 
 def expensive_alert(window: RecentWindow, tier: str | None) -> Alert | None:
@@ -81,12 +113,8 @@ def expensive_alert(window: RecentWindow, tier: str | None) -> Alert | None:
     if window.expensive * 100 <= MAX_EXPENSIVE_PERCENT * window.analyses:
         return None
     share = window.expensive * 100 // window.analyses
-    return Alert(
-        f"expensive:{tier}",
-        f"📈 The most expensive tier, <b>{html.escape(tier)}</b>, was needed for {share} % of the last "
-        f"{window.analyses} analyses (alert above {MAX_EXPENSIVE_PERCENT} %). The cheaper tiers' thresholds in "
-        "CASCADE may be too strict, or their answers poor.",
-    )
+    values = {"tier": html.escape(tier), "share": share, "n": window.analyses, "limit": MAX_EXPENSIVE_PERCENT}
+    return Alert(f"expensive:{tier}", EXPENSIVE, values)
 
 
 def model_alerts(models: Sequence[ConfiguredModel], prices: PriceTable, today: date) -> list[Alert]:
@@ -98,28 +126,15 @@ def model_alerts(models: Sequence[ConfiguredModel], prices: PriceTable, today: d
         if price is None:
             alerts.append(event_alert(PipelineEvent("price_missing", m.tier, m.model)))
         elif price.shutdown is not None and price.shutdown < today:
-            alerts.append(
-                Alert(
-                    f"shutdown:{m.tier}:{m.model}",
-                    f"🪦 Model <b>{html.escape(m.model)}</b> ({html.escape(m.tier)}) was shut down by its provider on "
-                    f"{price.shutdown.isoformat()}; its calls will fail. Configure a replacement.",
-                )
-            )
+            values = {"model": html.escape(m.model), "tier": html.escape(m.tier), "date": price.shutdown.isoformat()}
+            alerts.append(Alert(f"shutdown:{m.tier}:{m.model}", SHUT_DOWN, values))
     return alerts
 
 
 def event_alert(event: PipelineEvent) -> Alert:
-    tier, detail = html.escape(event.tier), html.escape(event.detail)
-    if event.kind == "key_rejected":
-        text = f"🔑 The API key for <b>{tier}</b> was rejected ({detail}). The tier is skipped until the key is fixed."
-    elif event.kind == "model_missing":
-        text = (
-            f"🪦 The provider of <b>{tier}</b> does not know its model ({detail}): retired, renamed or not enabled "
-            "for this key. The tier is skipped for an hour; set a current model (plc-copilot doctor lists them)."
-        )
-    else:
-        text = f"💲 No price for model <b>{detail}</b> ({tier}); the tier is skipped until the price table has it."
-    return Alert(f"{event.kind}:{event.tier}:{event.detail}", text)
+    message = {"key_rejected": KEY_REJECTED, "model_missing": MODEL_MISSING}.get(event.kind, PRICE_MISSING)
+    values = {"tier": html.escape(event.tier), "detail": html.escape(event.detail)}
+    return Alert(f"{event.kind}:{event.tier}:{event.detail}", message, values)
 
 
 async def recent_window(session: AsyncSession, expensive_tier: str | None, size: int = WINDOW) -> RecentWindow:
@@ -160,7 +175,7 @@ class Alerter:
         sessions: async_sessionmaker[AsyncSession],
         settings: BotSettings,
         prices: PriceTable,
-        notify: Callable[[str], Awaitable[None]],
+        notify: Notify,
         *,
         expensive_tier: str | None,
         models: Sequence[ConfiguredModel],
@@ -185,7 +200,7 @@ class Alerter:
             claimed = (await session.execute(claim)).first() is not None
         if claimed:
             log.warning("admin alert %s", key)
-            await self._notify(alert.text)
+            await self._notify(alert.text)  # rendered per admin, in their language
         return claimed
 
     async def on_pipeline_event(self, event: PipelineEvent) -> None:
@@ -210,6 +225,7 @@ class Alerter:
         due += model_alerts(self._models, self._prices, self._now().date())
         async with self._sessions() as session:  # yesterday's spend against the trailing projection
             hot = await forecast.yesterday_spike(session, self._now().date())
+        # forecast words its spike alert in English only (not in the catalogue): gettext hands it back as it is
         due.append(Alert("spend_spike", forecast.spike_text(hot)) if hot is not None else None)
         for alert in due:
             if alert is not None:

@@ -159,7 +159,7 @@ async def cost_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         chart = await costchart.load(session, period, now)
     tr = await _tr(context, update)
     await _reply(update, reports.report_text(report, tr))
-    png = await asyncio.to_thread(costchart.render, chart)
+    png = await asyncio.to_thread(costchart.render, chart, tr)
     assert update.effective_message is not None
     await update.effective_message.reply_photo(png, caption=costchart.caption(chart, tr))
 

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import i18n
-from bot.accounts import payments
+from bot.accounts import payments, questions
 from bot.chat import replies
 from bot.runtime.models import User
 from bot.runtime.services import Services
@@ -60,13 +60,24 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def usage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/usage: where the user stands, without a free count beside an unlimited plan."""
+    """/usage: where the user stands, without a free count beside an unlimited plan; on the free plan, also the
+    questions left today (bot/accounts/questions.py)."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     services = _services(context)
+    settings = services.settings.bot
     tr = await services.translator(user.id)
     standing = await services.standing(user.id)
-    await message.reply_text(replies.usage(tr, standing, limit=services.settings.bot.free_photos))
+    left = None
+    if standing.plan == "free":
+        async with services.sessions() as session:
+            left = await questions.left_today(
+                session, user_id=user.id, limit=settings.free_questions_per_day, now=datetime.now(UTC)
+            )
+    text = replies.usage(
+        tr, standing, limit=settings.free_photos, questions_limit=settings.free_questions_per_day, questions_left=left
+    )
+    await message.reply_text(text)
 
 
 async def upgrade(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

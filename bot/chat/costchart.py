@@ -5,7 +5,8 @@ A photo in a chat is shown about 330 CSS px wide, so the PNG is drawn 780 px wid
 cloud spend per day stacked by provider (providers that cost nothing, such as the local model, are left out
 of the legend), cost per analysed photo, and the share of photos answered from the cache. The window is at
 least a week, so a single day does not become one bar filling the width. ``load`` reads the ledger; ``render``
-is pure and headless (Agg canvas, no pyplot global state).
+is pure and headless (Agg canvas, no pyplot global state), and draws titles, labels and dates in the admin's
+language (the panel titles are also written into the PNG's metadata, where a test or a screen reader finds them).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from babel.dates import format_skeleton
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from pipeline.models import ModelCall
 
 MIN_DAYS = 7
@@ -25,6 +27,10 @@ WIDTH_IN, HEIGHT_IN, DPI = 5.2, 6.8, 150
 FONT_PT = 15
 # Colour-blind-safe (Okabe–Ito), fixed per provider so a provider keeps its colour from one chart to the next.
 COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
+TITLE = N_("Cloud spend per day")
+NO_SPEND = N_("no cloud spend")
+PER_PHOTO = N_("Cost per photo (¢)")
+FROM_CACHE = N_("Answered from the cache (%)")
 
 
 @dataclass
@@ -84,12 +90,15 @@ async def load(session: AsyncSession, period: str, now: datetime) -> ChartData:
     return data
 
 
-def render(data: ChartData, title: str = "Cloud spend per day") -> bytes:
+def render(data: ChartData, tr: Translator | None = None) -> bytes:
+    """The chart as PNG bytes, its words in ``tr``'s language (English by default)."""
     from matplotlib import dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    tr = tr or translator("en")
+    title, per_photo_title, hits_title = tr.gettext(TITLE), tr.gettext(PER_PHOTO), tr.gettext(FROM_CACHE)
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.add_gridspec(3, 1, height_ratios=[3, 1.3, 1.3])
@@ -113,7 +122,9 @@ def render(data: ChartData, title: str = "Cloud spend per day") -> bytes:
         )  # fmt: skip
         spend.set_title(title, loc="left", fontsize=FONT_PT + 1, fontweight="bold", pad=3 * FONT_PT)
     else:
-        spend.text(0.5, 0.5, "no cloud spend", ha="center", va="center", fontsize=FONT_PT, transform=spend.transAxes)
+        spend.text(
+            0.5, 0.5, tr.gettext(NO_SPEND), ha="center", va="center", fontsize=FONT_PT, transform=spend.transAxes
+        )
         spend.set_ylim(0, 1)
         spend.set_yticks([0])
     decimals = _decimals(spend.get_ylim()[1])
@@ -121,19 +132,21 @@ def render(data: ChartData, title: str = "Cloud spend per day") -> bytes:
 
     cents = [None if v is None else v / 10_000 for v in data.cost_per_photo()]
     per_photo.plot(x, [c if c is not None else float("nan") for c in cents], marker="o", color="#333333")
-    per_photo.set_title("Cost per photo (¢)", loc="left", fontsize=FONT_PT)
+    per_photo.set_title(per_photo_title, loc="left", fontsize=FONT_PT)
     per_photo.set_ylim(bottom=0)
     per_photo.yaxis.set_major_locator(MaxNLocator(3))
 
     rates = [float("nan") if r is None else r for r in data.hit_rate()]
     hits.plot(x, rates, marker="o", color="#009E73")
-    hits.set_title("Answered from the cache (%)", loc="left", fontsize=FONT_PT)
+    hits.set_title(hits_title, loc="left", fontsize=FONT_PT)
     hits.set_ylim(0, 100)
     hits.set_yticks([0, 50, 100])
 
     locator = mdates.AutoDateLocator(minticks=3, maxticks=6)  # type: ignore[no-untyped-call]
     hits.xaxis.set_major_locator(locator)
-    hits.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))  # type: ignore[no-untyped-call]
+    hits.xaxis.set_major_formatter(
+        FuncFormatter(lambda v, _: day_label(mdates.num2date(v).date(), tr))  # type: ignore[no-untyped-call]
+    )
     hits.set_xlim(x[0] - 0.6, x[-1] + 0.6)
     for axes in (spend, per_photo, hits):
         axes.tick_params(labelsize=FONT_PT - 1)
@@ -142,8 +155,13 @@ def render(data: ChartData, title: str = "Cloud spend per day") -> bytes:
     for axes in (spend, per_photo):
         axes.tick_params(labelbottom=False)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", metadata={"Title": title, "Description": f"{per_photo_title} · {hits_title}"})
     return buffer.getvalue()
+
+
+def day_label(day: date, tr: Translator) -> str:
+    """A short date in the language's own order and month name ("Dec 1", "1 dic", "1. Dez.", "1 de dez.")."""
+    return format_skeleton("MMMd", day, locale=tr.code)
 
 
 def _decimals(top: float) -> int:

@@ -144,8 +144,9 @@ def help_text(
     return "\n\n".join([tr.gettext("<b>How to use PLC Copilot</b>"), *sections])
 
 
-def usage(tr: Translator, standing: Standing, *, limit: int) -> str:
-    """/usage. The free count is shown only on the free plan, where it is the limit that applies."""
+def usage(tr: Translator, standing: Standing, *, limit: int, questions_limit: int, questions_left: int | None) -> str:
+    """/usage. The free counts (photos, and today's questions) are shown only on the free plan, where they are the
+    limits that apply; ``questions_left`` is None when the caller did not count them (not the free plan)."""
     lines = [tr.gettext("<b>Your usage</b>")]
     if standing.plan == "admin":
         lines.append(tr.gettext("You are an admin: no photo limit."))
@@ -160,6 +161,15 @@ def usage(tr: Translator, standing: Standing, *, limit: int) -> str:
                 left=standing.free_left,
             )
         )
+        if questions_left is not None and questions_limit > 0:  # 0: the free plan asks no questions at all
+            lines.append(
+                tr.gettext(
+                    "Free questions today: {used} of {limit} used, <b>{left}</b> left.",
+                    used=max(0, questions_limit - questions_left),
+                    limit=questions_limit,
+                    left=questions_left,
+                )
+            )
         if standing.paid_until is not None:
             lines.append(tr.gettext("Your unlimited plan ended on {date}.", date=_date(standing.paid_until)))
         lines.append(

@@ -25,7 +25,8 @@ from html import escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.accounts.reports import Period, average, period_start
+from bot.accounts.reports import PERIOD_LABELS, Period, average, period_start
+from bot.i18n import N_, Translator, translator
 from bot.quality.models import Feedback, ShownAnswer
 from pipeline import format_usd
 from pipeline.ledger import Recorded, read_calls
@@ -190,39 +191,56 @@ def _seconds(ms: int | None) -> str:
     return "–" if ms is None else f"{ms / 1000:.1f} s"
 
 
-def tier_text(q: TierQuality) -> list[str]:
+def tier_text(q: TierQuality, tr: Translator | None = None) -> list[str]:
+    """One tier and model's block, in ``tr``'s language (English by default, as the CLI prints it)."""
+    tr = tr or translator("en")
+    answers = tr.gettext(
+        "answers {n}: accepted {accepted}, escalated {escalated} ({rate})",
+        n=q.answers, accepted=q.accepted, escalated=q.escalated, rate=_pct(q.escalation_rate),
+    )  # fmt: skip
     lines = [
         f"<b>{escape(q.tier)} · {escape(q.model)}</b>",
-        f"answers {q.answers}: accepted {q.accepted}, escalated {q.escalated} ({_pct(q.escalation_rate)})"
-        + (f" · errors {q.errors}" if q.errors else ""),
+        answers + (" · " + tr.gettext("errors {n}", n=q.errors) if q.errors else ""),
     ]
     if q.shown:
-        disagreed = f" ({q.recheck_disagreed} disagreed)" if q.rechecks else ""
-        lines.append(
-            f"shown {q.shown}: 👍 {q.thumbs_up} · 👎 {q.thumbs_down} · corrections {q.corrections} · "
-            f"re-checks {q.rechecks}{disagreed} · judged wrong {_pct(q.wrong_rate)}"
-        )
+        disagreed = " " + tr.gettext("({n} disagreed)", n=q.recheck_disagreed) if q.rechecks else ""
+        feedback = tr.gettext(
+            "shown {n}: 👍 {up} · 👎 {down} · corrections {corrections} · re-checks {rechecks}{disagreed} · "
+            "judged wrong {wrong}",
+            n=q.shown, up=q.thumbs_up, down=q.thumbs_down, corrections=q.corrections, rechecks=q.rechecks,
+            disagreed=disagreed, wrong=_pct(q.wrong_rate),
+        )  # fmt: skip
+        lines.append(feedback)
     if q.confirmed or q.contradicted:
-        lines.append(f"plate: {q.confirmed} fields confirmed, {q.contradicted} contradicted")
+        plate = tr.gettext(
+            "plate fields: confirmed {confirmed}, contradicted {contradicted}",
+            confirmed=q.confirmed, contradicted=q.contradicted,
+        )  # fmt: skip
+        lines.append(plate)
     per = "–" if q.cost_per_accepted is None else format_usd(q.cost_per_accepted)
-    lines.append(f"{per} per accepted answer · p50 {_seconds(q.p50)} · p95 {_seconds(q.p95)}")
+    lines.append(
+        tr.gettext(
+            "{cost} per accepted answer · p50 {p50} · p95 {p95}", cost=per, p50=_seconds(q.p50), p95=_seconds(q.p95)
+        )
+    )
     return lines
 
 
-def report_text(report: QualityReport) -> str:
-    """Telegram HTML for /quality."""
-    label = {"today": "today (UTC)", "7d": "the last 7 days", "30d": "the last 30 days", "all": "all time"}
+def report_text(report: QualityReport, tr: Translator | None = None) -> str:
+    """Telegram HTML for /quality, in ``tr``'s language (English by default)."""
+    tr = tr or translator("en")
     shown = len(report.shown)
     wrong = sum(s.judged_wrong for s in report.shown)
+    judged = tr.gettext("Answers shown: {n} · judged wrong: {wrong}", n=shown, wrong=wrong)
     lines = [
-        f"<b>🎯 Quality, {label[report.period]}</b>",
-        f"Answers shown: {shown} · judged wrong: {wrong}" + (f" ({wrong / shown:.0%})" if shown else ""),
+        tr.gettext("<b>🎯 Quality, {period}</b>", period=tr.gettext(PERIOD_LABELS[report.period])),
+        judged + (f" ({wrong / shown:.0%})" if shown else ""),
     ]
     if not report.tiers:
-        lines.append("\nNo model answers in this period.")
+        lines.append("\n" + tr.gettext("No model answers in this period."))
     for q in report.tiers:
         lines.append("")
-        lines.extend(tier_text(q))
+        lines.extend(tier_text(q, tr))
     from bot.quality.canary import arms_text  # canary builds on this module's ShownRow
     from bot.quality.changes import change_lines
 
@@ -231,11 +249,17 @@ def report_text(report: QualityReport) -> str:
     return "\n".join(lines)
 
 
-def chart_png(tiers: Sequence[TierQuality], title: str) -> bytes:
+CHART_TITLE = N_("Accuracy by tier and model, {period}")
+CHART_CAPTION = N_("Accepted vs judged wrong, {period}")
+
+
+def chart_png(tiers: Sequence[TierQuality], title: str, tr: Translator | None = None) -> bytes:
     """Per tier and model, side by side: share of answers accepted, and share of shown answers judged wrong.
 
-    Horizontal bars, large type, portrait: it is read on a phone. Agg canvas, no pyplot global state.
+    Horizontal bars, large type, portrait: it is read on a phone. Agg canvas, no pyplot global state. ``title``
+    is the caller's (translated); the legend is in ``tr``'s language.
     """
+    tr = tr or translator("en")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -246,8 +270,12 @@ def chart_png(tiers: Sequence[TierQuality], title: str) -> bytes:
     positions = list(range(len(tiers)))
     accepted = [100 * q.accepted / q.answers if q.answers else 0.0 for q in tiers]
     wrong = [100 * (q.wrong_rate or 0.0) for q in tiers]
-    axes.barh([p + 0.2 for p in positions], accepted, height=0.38, label="answers accepted %", color="#4c9f70")
-    axes.barh([p - 0.2 for p in positions], wrong, height=0.38, label="shown, judged wrong %", color="#d1495b")
+    axes.barh(
+        [p + 0.2 for p in positions], accepted, height=0.38, label=tr.gettext("answers accepted %"), color="#4c9f70"
+    )
+    axes.barh(
+        [p - 0.2 for p in positions], wrong, height=0.38, label=tr.gettext("shown, judged wrong %"), color="#d1495b"
+    )
     axes.set_yticks(positions, names, fontsize=12)
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
@@ -256,8 +284,8 @@ def chart_png(tiers: Sequence[TierQuality], title: str) -> bytes:
     if tiers:
         axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=1, fontsize=11, frameon=False)
     else:
-        axes.text(50, 0, "no answers", ha="center", va="center", fontsize=14)
+        axes.text(50, 0, tr.gettext("no answers"), ha="center", va="center", fontsize=14)
     figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", metadata={"Title": title})
     return buffer.getvalue()

@@ -20,6 +20,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot import i18n
 from bot.chat import workorders
 from bot.chat.evidence import work_order_flags
 from bot.i18n import N_
@@ -59,6 +60,9 @@ RACED = N_("Another admin decided this work order first.")
 GONE = N_("I no longer have that work order.")
 FILED = N_("📝 #{id} {state}: filing it.")
 BAD = N_("❌ Not filed: {problem}. Reply again with lines like priority: high")
+NONE_WAITING = N_("No work order is waiting for review.")
+TITLE = N_("{name} · priority: {priority}")
+STATES = {review.WAITING: N_("waiting"), review.APPROVED: N_("approved"), review.CORRECTED: N_("corrected")}
 
 
 def policy_of(settings: BotSettings) -> review.ReviewPolicy:
@@ -113,7 +117,7 @@ async def _ask_admins(services: Services, bot: Bot, held: review.Held, *, only: 
             InlineKeyboardButton(tr.gettext(CORRECT), callback_data=f"{PREFIX}:c:{held.id}"),
         ]
         text = f"🛡 #{held.id} " + tr.gettext(
-            REVIEW, title=html.escape(_title(held.analysis)), why=html.escape(", ".join(held.reasons)),
+            REVIEW, title=_title(held.analysis, tr), why=html.escape(", ".join(held.reasons)),
             reporter=html.escape(held.reporter_name), details=_details(held),
         )  # fmt: skip
         try:
@@ -122,9 +126,14 @@ async def _ask_admins(services: Services, bot: Bot, held: review.Held, *, only: 
             log.warning("could not ask admin %s to review #%d", admin, held.id, exc_info=True)
 
 
-def _title(analysis: Any) -> str:
+def _title(analysis: Any, tr: i18n.Translator) -> str:
+    """HTML: the equipment and the priority, as the card names it."""
     name = " ".join(p for p in (analysis.manufacturer, analysis.model) if p) or analysis.equipment_type
-    return f"{name} · priority {analysis.priority}"
+    return tr.gettext(TITLE, name=html.escape(name), priority=workorders.priority_name(analysis.priority, tr))
+
+
+def _state(state: str, tr: i18n.Translator) -> str:
+    return tr.gettext(STATES[state]) if state in STATES else html.escape(state)
 
 
 def _details(held: review.Held) -> str:
@@ -141,20 +150,25 @@ async def waiting_lines(services: Services, user_id: int) -> list[str]:
     async with services.sessions() as session:
         held = await review.waiting(session, 10, reporter_id=user_id)
     tr = await services.translator(user_id)
-    return [f"⏳ {html.escape(_title(h.analysis))} — {tr.gettext(WAITING_SHORT)}" for h in held]
+    return [f"⏳ {_title(h.analysis, tr)} — {tr.gettext(WAITING_SHORT)}" for h in held]
 
 
 async def reviews_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reviews (admins): the work orders still waiting, each sent again with its Approve / Correct buttons."""
-    message = update.effective_message
-    assert message is not None
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
     services = _services(context)
+    tr = await services.translator(user.id)
     async with services.sessions() as session:
         held = await review.waiting(session)
     if not held:
-        await message.reply_text("No work order is waiting for review.")
+        await message.reply_text(tr.gettext(NONE_WAITING))
         return
-    await message.reply_text(f"{len(held)} work order(s) waiting for review:")
+    await message.reply_text(
+        tr.ngettext(
+            "{n} work order is waiting for review:", "{n} work orders are waiting for review:", len(held), n=len(held)
+        )
+    )
     for item in held:
         await _ask_admins(services, context.bot, item, only=message.chat_id)
 
@@ -173,7 +187,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(tr.gettext(CORRECT_HOW), show_alert=True)
         return
     problem = await decide(services, context.bot, int(review_id), by=user.id, updates=None)
-    await query.answer(problem or tr.gettext(FILED, id=review_id, state=review.APPROVED))
+    await query.answer(problem or tr.gettext(FILED, id=review_id, state=_state(review.APPROVED, tr)))
     if problem is None and isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
 
@@ -196,7 +210,7 @@ async def on_admin_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await message.reply_text(tr.gettext(BAD, problem=html.escape(str(exc))))
         return True
     problem = await decide(services, context.bot, int(found.group(1)), by=user.id, updates=updates)
-    await message.reply_text(problem or tr.gettext(FILED, id=found.group(1), state=review.CORRECTED))
+    await message.reply_text(problem or tr.gettext(FILED, id=found.group(1), state=_state(review.CORRECTED, tr)))
     return True
 
 
@@ -210,7 +224,7 @@ async def decide(
     if held is None:
         return tr.gettext(GONE)
     if held.state != review.WAITING:
-        return tr.gettext(DECIDED, state=held.state)
+        return tr.gettext(DECIDED, state=_state(held.state, tr))
     analysis, flags = held.analysis, held.flags
     if updates is not None:
         try:

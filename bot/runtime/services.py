@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import html
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -127,25 +128,34 @@ class Services:
             memo[user_id] = translator
 
     async def on_work_order_dead(self, report: DeliveryReport) -> None:
-        """A work order could not be filed within CMMS_DEAD_AFTER_HOURS: every admin hears of it."""
+        """A work order could not be filed within CMMS_DEAD_AFTER_HOURS: every admin hears of it, in their language."""
         log.error("work order %s is dead after %d attempts: %s", report.key, report.attempts, report.error)
-        await self.notify_admins(
-            f"📮 Work order <b>{html.escape(report.title)}</b> could not be filed in "
-            f"{html.escape(self.settings.cmms.backend)} after {report.attempts} attempts "
-            f"({html.escape(report.error or 'no answer')}). See /outbox to retry it."
-        )
+
+        def text(tr: i18n.Translator) -> str:
+            return tr.ngettext(
+                "📮 Work order <b>{title}</b> could not be filed in {cmms} after {n} attempt ({error}). See /outbox "
+                "to retry it.",
+                "📮 Work order <b>{title}</b> could not be filed in {cmms} after {n} attempts ({error}). See /outbox "
+                "to retry it.",
+                report.attempts, title=html.escape(report.title), cmms=html.escape(self.settings.cmms.backend),
+                n=report.attempts, error=html.escape(report.error) if report.error else tr.gettext("no answer"),
+            )  # fmt: skip
+
+        await self.notify_admins(text)
 
     async def on_pipeline_event(self, event: PipelineEvent) -> None:
         """A broken key or a missing price: the alerter tells the admins once a day (deduped in the database)."""
         if self.alerts is not None:  # built right after Services in build_services
             await self.alerts.on_pipeline_event(event)
 
-    async def notify_admins(self, text: str) -> None:
+    async def notify_admins(self, text: str | Callable[[i18n.Translator], str]) -> None:
+        """Every admin gets ``text``; a function of the translator is written in each admin's own language."""
         if self.application is None:
             return
         for admin in self.settings.bot.admin_user_ids:
             try:
-                await self.application.bot.send_message(admin, text)
+                message = text if isinstance(text, str) else text(await self.translator(admin))
+                await self.application.bot.send_message(admin, message)
             except Exception:
                 log.warning("could not alert admin %s", admin, exc_info=True)
 

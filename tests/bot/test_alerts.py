@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts import alerts
 from bot.accounts.alerts import ConfiguredModel, RecentWindow
+from bot.i18n import Translator, translator
 from bot.runtime.settings import BotSettings
 from pipeline import PipelineEvent, PriceTable
 from pipeline.costs import Price
@@ -28,7 +30,7 @@ def test_spend_alert(spent: int, level: int | None, fires: bool) -> None:
     alert = alerts.spend_alert(spent, level)
     assert (alert is not None) is fires
     if alert:
-        assert alert.key == "spend" and f"level ${level // 1_000_000}.0000" in alert.text
+        assert alert.key == "spend" and f"level ${level // 1_000_000}.0000" in alert.text()
 
 
 @pytest.mark.parametrize(
@@ -73,12 +75,32 @@ def test_model_alerts(model: str, is_local: bool, key: str | None) -> None:
 def test_a_missing_model_alert_says_what_to_do() -> None:
     alert = alerts.event_alert(PipelineEvent("model_missing", "grok", "HTTP 404: model not found"))
     assert alert.key == "model_missing:grok:HTTP 404: model not found"
-    assert "does not know its model" in alert.text and "doctor" in alert.text
+    assert "does not know its model" in alert.text() and "doctor" in alert.text()
 
 
 def test_event_alert_escapes_what_the_provider_said() -> None:
     alert = alerts.event_alert(PipelineEvent("key_rejected", "gemini", "401 <Unauthorized>"))
-    assert alert.key == "key_rejected:gemini:401 <Unauthorized>" and "&lt;Unauthorized&gt;" in alert.text
+    assert alert.key == "key_rejected:gemini:401 <Unauthorized>" and "&lt;Unauthorized&gt;" in alert.text()
+    assert "&lt;Unauthorized&gt;" in alert.text(translator("de")) and "<Unauthorized>" not in alert.text(
+        translator("de")
+    )
+
+
+@pytest.mark.parametrize(
+    ("alert", "code", "expected"),
+    [
+        (alerts.spend_alert(12_000_000, 10_000_000), "de", "💸 Die Cloud-Ausgaben von heute liegen bei $12.00"),
+        (alerts.cache_alert(RecentWindow(100, 5, 0)), "es", "♻️ La caché respondió solo el 5 % de los últimos 100"),
+        (alerts.expensive_alert(RecentWindow(40, 0, 20), "claude"), "pt", "📈 O nível mais caro, <b>claude</b>, foi"),
+        (alerts.event_alert(PipelineEvent("price_missing", "grok", "grok-9")), "de", "💲 Kein Preis für das Modell"),
+        (alerts.model_alerts([ConfiguredModel("gpt", "dead", False)], PRICES, NOW.date())[0], "es",
+         "🪦 El proveedor retiró el modelo <b>dead</b> (gpt) el 2026-11-21"),
+    ],
+)  # fmt: skip
+def test_each_admin_reads_an_alert_in_their_language(alert: alerts.Alert | None, code: str, expected: str) -> None:
+    assert alert is not None
+    assert alert.text(translator(code)).startswith(expected), alert.text(translator(code))
+    assert alert.text(translator("en")) == alert.text() and alert.text() != alert.text(translator(code))
 
 
 def _call(request: str, tier: str, outcome: str = "accepted", cost: int = 0) -> ModelCall:
@@ -104,8 +126,8 @@ async def test_each_alert_is_sent_once_a_day_even_when_raced(sessions: async_ses
     sent: list[str] = []
     clock = [NOW]
 
-    async def notify(text: str) -> None:
-        sent.append(text)
+    async def notify(text: Callable[[Translator], str]) -> None:
+        sent.append(text(translator("en")))
 
     alerter = alerts.Alerter(
         sessions, BotSettings(_env_file=None, budget_alert_usd=Decimal("0.01")), PRICES, notify,

@@ -63,7 +63,10 @@ async def test_help_with_automatic_work_orders_does_not_describe_buttons_that_ar
 async def test_usage_never_contradicts_itself(start_bot: Any) -> None:
     bot = await start_bot(free_photos=3)
     free = await reply(bot, ANN, "/usage")
-    assert in_order(free, "Your usage", "Free analyses: 0 of 3 used, 3 left.", "/upgrade")
+    assert in_order(
+        free, "Your usage", "Free analyses: 0 of 3 used, 3 left.", "Free questions today: 0 of 10 used, 10 left.",
+        "/upgrade",
+    )  # fmt: skip
     admin = await reply(bot, ADMIN, "/usage")
     assert "no photo limit" in admin and "left" not in admin and "Free analyses" not in admin
     await reply(bot, BOB, "/start")  # the bot writes BOB's row; the test holds no session meanwhile

@@ -57,12 +57,12 @@ async def test_an_urgent_work_order_waits_for_an_admin_and_approval_files_it(sta
     waiting = await bot.last_text(ANN, lambda t: "waits for an admin" in t)
     assert "priority urgent" in waiting
     asked = await review_message(bot)
-    assert asked.plain.startswith("🛡 #") and "PowerFlex 525 · priority urgent" in asked.plain
+    assert asked.plain.startswith("🛡 #") and "PowerFlex 525 · priority: 🚨 Urgent" in asked.plain
     assert "Arc flash risk" in asked.plain and "Asked by" in asked.plain
     assert await outbox(bot) == [], "nothing reaches the CMMS before the admin decides"
     bot.telegram.send_command(ANN, "/workorders")
     listing = await bot.last_text(ANN, lambda t: "Your recent work orders" in t)
-    assert "⏳ Allen-Bradley PowerFlex 525 · priority urgent — waiting for an admin's approval" in listing
+    assert "⏳ Allen-Bradley PowerFlex 525 · priority: 🚨 Urgent — waiting for an admin's approval" in listing
 
     approve = next(b for b in asked.buttons if b.startswith("rv:a:"))
     bot.telegram.press_button(BOB, asked.message_id, approve, chat_id=ADMIN, strict=False)  # not an admin
