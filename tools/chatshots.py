@@ -3,7 +3,8 @@
     .venv/bin/python tools/chatshots.py OUT_DIR [--lang es]
 
 Builds the replies with the same functions the bot uses (/help for a technician and for an admin, /usage on
-each plan, /budget after ``/budget daily 0``, /cost for a week, and the /cost chart as Telegram shows a photo),
+each plan, /budget after ``/budget daily 0``, /cost for a week, and the /cost chart as Telegram shows a photo,
+a work order's status messages and /workorders, /outbox, the admins' alerts, /quality with its chart),
 wraps each in a Telegram-like chat bubble and writes ``OUT_DIR/<name>.html`` and ``OUT_DIR/<name>.png``.
 Needs ``chromium`` on PATH (Debian: ``apt-get install chromium``). The numbers are made up but realistic;
 the layout, wording and lengths are the bot's. The screenshots are for looking at, not for committing.
@@ -20,10 +21,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.accounts import budget, reports
+from bot.accounts import alerts, budget, reports
 from bot.accounts.quota import Standing
-from bot.chat import budget_report, costchart, questions, render, replies
+from bot.chat import budget_report, costchart, questions, render, replies, workorders
 from bot.i18n import translator
+from bot.quality import report as quality
+from cmmsconnect import DeliveryReport, OutboxEntry
+from pipeline import PipelineEvent
 from pipeline.questions import Answered
 from pipeline.types import Analysis, Attempt, Receipt
 
@@ -135,6 +139,72 @@ def question_pages(tr: Any) -> dict[str, str]:
     return {"question-card": chat, "text-question": text}
 
 
+def work_order_pages(tr: Any, now: datetime) -> dict[str, str]:
+    """A technician's work order through the outbox's reports, /workorders, and an admin's /outbox."""
+    cmms = workorders.cmms_name("webhook", tr)
+    title = "Allen-Bradley PowerFlex 525 VFD – F004 UnderVoltage"
+
+    def report(status: str, attempts: int = 1) -> str:
+        sent = DeliveryReport(1, "k", status, 1, 2, 5512, title, attempts, "WO-1042", "https://cmms.example/wo/1042")  # type: ignore[arg-type]
+        return workorders.report_text(sent, cmms, tr)
+
+    def entry(n: int, status: str, attempts: int, error: str | None = None) -> OutboxEntry:
+        return OutboxEntry(
+            n, "k", "webhook", status, title, 5512, 1, 2, f"WO-{1040 + n}" if status == "delivered" else None, None,
+            attempts, error, now, now - timedelta(days=n), None,
+        )  # fmt: skip
+
+    filing = tr.gettext(workorders.FILING_STATUS, title=title, cmms=cmms, priority=workorders.priority_name("high", tr))
+    listing = workorders.recent_text([entry(1, "delivered", 1), entry(2, "dead", 6)], [], cmms, tr)
+    outbox = workorders.outbox_text(
+        [entry(2, "dead", 6, "HTTP 503: Service Unavailable"), entry(3, "failed", 1, "HTTP 422: title too long")],
+        "webhook", tr,
+    )  # fmt: skip
+    return {
+        "workorder": bubble(filing)
+        + bubble(report("queued-retry"))
+        + bubble(report("created"))
+        + bubble(report("rejected"))
+        + bubble(report("dead", 6))
+        + bubble("/workorders", mine=True)
+        + bubble(listing),
+        "outbox": bubble("/outbox", mine=True)
+        + bubble(outbox)
+        + bubble("/outbox retry 2", mine=True)
+        + bubble(tr.gettext(workorders.RETRYING, id=2, entry=workorders.entry_line(entry(2, "pending", 6), tr))),
+    }
+
+
+def alert_pages(tr: Any) -> dict[str, str]:
+    window = alerts.RecentWindow(100, 12, 41)
+    shown = [
+        alerts.spend_alert(12_400_000, 10_000_000),
+        alerts.cache_alert(window),
+        alerts.expensive_alert(window, "claude"),
+        alerts.event_alert(PipelineEvent("key_rejected", "gemini", "HTTP 401: API key not valid")),
+        alerts.event_alert(PipelineEvent("model_missing", "grok", "HTTP 404: model not found")),
+    ]
+    return {"alerts": "".join(bubble(a.text(tr)) for a in shown if a is not None)}
+
+
+def quality_pages(tr: Any) -> dict[str, str]:
+    tiers = [
+        quality.TierQuality("ollama", "granite3.2-vision:2b", calls=40, answers=38, accepted=29, escalated=9,
+                            latencies=[2100, 2600, 3900], confirmed=41, contradicted=3, shown=29, thumbs_up=11,
+                            thumbs_down=2, corrections=1, rechecks=2, recheck_disagreed=1, judged_wrong=3),
+        quality.TierQuality("gemini", "gemini-3-flash", calls=11, answers=11, accepted=10, escalated=1,
+                            cost_micro_usd=2_310, latencies=[1800, 2400], shown=10, thumbs_up=4, judged_wrong=0),
+    ]  # fmt: skip
+    built = quality.QualityReport("7d", tiers, [])
+    period = tr.gettext(reports.PERIOD_LABELS["7d"])
+    png = quality.chart_png(tiers, tr.gettext(quality.CHART_TITLE, period=period), tr)
+    return {
+        "quality": bubble("/quality", mine=True)
+        + bubble(quality.report_text(built, tr))
+        + photo_bubble(png, tr.gettext(quality.CHART_CAPTION, period=period))
+    }
+
+
 def pages(lang: str) -> dict[str, str]:
     tr = translator(lang)
     now = datetime.now(UTC)
@@ -159,15 +229,18 @@ def pages(lang: str) -> dict[str, str]:
         "help-admin": bubble("/help", mine=True)
         + bubble(replies.help_text(tr, admin_commands=admin_commands, **help_args)),
         "usage": bubble("/usage", mine=True)
-        + bubble(replies.usage(tr, free, limit=3))
+        + bubble(replies.usage(tr, free, limit=3, questions_limit=10, questions_left=7))
         + bubble("/usage", mine=True)
-        + bubble(replies.usage(tr, paid, limit=3)),
+        + bubble(replies.usage(tr, paid, limit=3, questions_limit=10, questions_left=None)),
         "budget": bubble("/budget daily 0", mine=True)
         + bubble(budget_report.changed("daily", 0, 5_000_000, {}, tr) + "\n\n" + budget_report.report(view, tr)),
         "cost": bubble("/cost", mine=True)
         + bubble(reports.report_text(sample_report(), tr))
-        + photo_bubble(costchart.render(chart), costchart.caption(chart, tr)),
+        + photo_bubble(costchart.render(chart, tr), costchart.caption(chart, tr)),
         **question_pages(tr),
+        **work_order_pages(tr, now),
+        **alert_pages(tr),
+        **quality_pages(tr),
     }
 
 

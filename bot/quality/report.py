@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +32,9 @@ from bot.i18n import N_, Translator, translator
 from bot.quality.models import Feedback, ShownAnswer
 from pipeline import format_usd
 from pipeline.ledger import Recorded, read_calls
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ANSWERED = ("accepted", "escalated")
 
@@ -259,6 +264,12 @@ def chart_png(tiers: Sequence[TierQuality], title: str, tr: Translator | None = 
     Horizontal bars, large type, portrait: it is read on a phone. Agg canvas, no pyplot global state. ``title``
     is the caller's (translated); the legend is in ``tr``'s language.
     """
+    buffer = io.BytesIO()
+    chart_figure(tiers, title, tr).savefig(buffer, format="png", metadata={"Title": title})
+    return buffer.getvalue()
+
+
+def chart_figure(tiers: Sequence[TierQuality], title: str, tr: Translator | None = None) -> Figure:
     tr = tr or translator("en")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -279,13 +290,12 @@ def chart_png(tiers: Sequence[TierQuality], title: str, tr: Translator | None = 
     axes.set_yticks(positions, names, fontsize=12)
     axes.invert_yaxis()
     axes.set_xlim(0, 100)
-    axes.set_title(title, fontsize=13)
+    axes.set_title(textwrap.fill(title, 42), fontsize=13)  # a translated title may not fit on one line
     axes.tick_params(axis="x", labelsize=11)
     if tiers:
-        axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=1, fontsize=11, frameon=False)
+        # under the bars: a title in a longer language wraps upwards and must not run into it
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=1, fontsize=11, frameon=False)
     else:
         axes.text(50, 0, tr.gettext("no answers"), ha="center", va="center", fontsize=14)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Title": title})
-    return buffer.getvalue()
+    return figure

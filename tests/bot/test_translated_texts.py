@@ -9,9 +9,12 @@ from datetime import UTC, date, datetime
 import pytest
 from PIL import Image
 
+from bot.accounts import reports
 from bot.accounts.quota import Standing
 from bot.chat import costchart, replies, workorders
 from bot.i18n import translator
+from bot.quality import report as quality
+from bot.quality.report import TierQuality
 from cmmsconnect import DeliveryReport, OutboxEntry
 
 WHEN = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
@@ -104,3 +107,20 @@ def test_the_chart_is_labelled_in_the_admins_language(code: str, title: str, pan
     data = costchart.ChartData(days, {"google": [0, 1_000, 0, 0, 2_000, 0, 500]}, [0, 2, 0, 0, 3, 0, 1], [0] * 7)
     png = Image.open(io.BytesIO(costchart.render(data, translator(code))))
     assert (png.info["Title"], png.info["Description"], png.size) == (title, panels, (780, 1020))
+
+
+@pytest.mark.parametrize("code", ["en", "es", "de", "pt"])
+def test_the_quality_chart_keeps_a_long_title_and_its_legend_apart_and_inside(code: str) -> None:
+    tr = translator(code)
+    tiers = [TierQuality("ollama", "granite3.2-vision:2b", calls=9, answers=8, accepted=6, escalated=2, shown=6)]
+    title = tr.gettext(quality.CHART_TITLE, period=tr.gettext(reports.PERIOD_LABELS["30d"]))
+    figure = quality.chart_figure(tiers, title, tr)
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    axes = figure.axes[0]
+    legend = axes.get_legend()
+    assert legend is not None
+    boxes = [axes.title.get_window_extent(renderer), legend.get_window_extent(renderer)]
+    page = figure.bbox
+    for box in boxes:  # nothing cut at the edges of the picture
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, (code, box)
+    assert not boxes[0].overlaps(boxes[1]), code
