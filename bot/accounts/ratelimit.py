@@ -15,6 +15,8 @@ import time
 from collections import deque
 from typing import Protocol
 
+from bot.i18n import Translator
+
 WINDOW_S = 60.0
 
 
@@ -49,8 +51,10 @@ class RateLimiter:
         return self.retry_after(user_id, time.monotonic())
 
 
-def too_fast(per_minute: int, wait_s: float) -> str:
-    return (
-        f"⏳ That is more than {per_minute} photos a minute. Please wait {max(1, round(wait_s))} s and send it "
-        "again; nothing was charged for this one."
+def too_fast(tr: Translator, per_minute: int, wait_s: float) -> str:
+    return tr.gettext(
+        "⏳ That is more than {n} photos a minute. Please wait {s} s and send it again; nothing was charged for "
+        "this one.",
+        n=per_minute,
+        s=max(1, round(wait_s)),
     )

@@ -64,10 +64,10 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     field = FIELDS.get(code)
     ticket = await cards.get(services.sessions, token)
     if field is None or choice not in ("p", "a") or ticket is None or ticket.provenance is None:
-        await query.answer(render.UNKNOWN_BUTTON, show_alert=True)
+        await query.answer(tr.gettext(render.UNKNOWN_BUTTON), show_alert=True)
         return
     if not ticket.may_press(user.id, is_admin=services.is_admin(user.id)):
-        await query.answer(render.NOT_YOUR_CARD, show_alert=True)
+        await query.answer(tr.gettext(render.NOT_YOUR_CARD), show_alert=True)
         return
     item = next((d for d in ticket.provenance.get("disputed", []) if d.get("field") == field), None)
     if item is None:

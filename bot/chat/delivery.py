@@ -16,14 +16,12 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
 from bot.chat import render
+from bot.i18n import Translator, translator
 
 log = logging.getLogger(__name__)
 
-PLAIN_NOTE = "(Telegram would not display this answer with formatting, so here it is as plain text.)"
-LOST = (
-    "😕 I have an answer, but Telegram would not let me show it. Your free photo was not used. Please try "
-    "again; I will ask for a fresh analysis."
-)
+PLAIN_NOTE = render.PLAIN_NOTE  # English source texts; the user reads them in their language
+LOST = render.ANSWER_LOST
 
 
 class Delivery(enum.Enum):
@@ -36,8 +34,11 @@ def _not_modified(exc: BadRequest) -> bool:
     return "not modified" in str(exc).lower()
 
 
-async def deliver_card(status: Message, html: str, keyboard: InlineKeyboardMarkup | None) -> Delivery:
+async def deliver_card(
+    status: Message, html: str, keyboard: InlineKeyboardMarkup | None, tr: Translator | None = None
+) -> Delivery:
     """Replace the status message with the card; fall back to plain text; report what arrived."""
+    tr = tr or translator("en")
     try:
         await status.edit_text(html, reply_markup=keyboard)
         return Delivery.CARD
@@ -45,7 +46,7 @@ async def deliver_card(status: Message, html: str, keyboard: InlineKeyboardMarku
         if _not_modified(exc):
             return Delivery.CARD
         log.warning("Telegram refused the card (%s); sending it as plain text", exc.message)
-    pieces = render.split_plain(f"{render.visible_text(html)}\n\n{PLAIN_NOTE}")
+    pieces = render.split_plain(f"{render.visible_text(html)}\n\n{tr.gettext(PLAIN_NOTE)}")
     try:
         await status.edit_text(pieces[0], parse_mode=None, reply_markup=keyboard if len(pieces) == 1 else None)
         for i, piece in enumerate(pieces[1:], start=2):
@@ -57,7 +58,7 @@ async def deliver_card(status: Message, html: str, keyboard: InlineKeyboardMarku
     except TelegramError:
         log.warning("Telegram refused the plain-text answer too", exc_info=True)
     try:
-        await status.edit_text(LOST, parse_mode=None)
+        await status.edit_text(tr.gettext(LOST), parse_mode=None)
     except TelegramError:
         log.warning("could not tell the user their answer was lost", exc_info=True)
     return Delivery.LOST

@@ -57,7 +57,8 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("edit of message %s ignored", edited.message_id)
         if edited.chat.type == ChatType.PRIVATE:
             with contextlib.suppress(TelegramError):
-                await edited.reply_text(render.EDIT_IGNORED)
+                tr = await services_of(context).translator(user.id)
+                await edited.reply_text(tr.gettext(render.EDIT_IGNORED))
         raise ApplicationHandlerStop
     services = services_of(context)
     services.begin_update()
@@ -82,8 +83,9 @@ def _kind(update: Update) -> str:
 
 
 async def not_a_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(render.NOT_A_PHOTO)
+    if update.effective_message is not None and update.effective_user is not None:
+        tr = await services_of(context).translator(update.effective_user.id)
+        await update.effective_message.reply_text(tr.gettext(render.NOT_A_PHOTO))
 
 
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -115,7 +117,7 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             if status is not None:
                 if complete.extra:
-                    await status.reply_text(render.album_extra(len(complete.refs), complete.extra))
+                    await status.reply_text(render.album_extra(tr, len(complete.refs), complete.extra))
                 await process(
                     services, context, user.id, chat_id, complete.refs, complete.caption,
                     StatusLine(None, message=status), cid=cid, update_id=update_id,
@@ -165,7 +167,8 @@ async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     """Button data we never made (an old keyboard, a forged callback): answered, so the client stops spinning."""
     if update.callback_query is not None:
         log.info("unknown button data %r", (update.callback_query.data or "")[:64])
-        await update.callback_query.answer(render.UNKNOWN_BUTTON, show_alert=True)
+        tr = await services_of(context).translator(update.callback_query.from_user.id)
+        await update.callback_query.answer(tr.gettext(render.UNKNOWN_BUTTON), show_alert=True)
 
 
 async def _too_fast(services: Services, message: Message, user_id: int) -> bool:
@@ -176,7 +179,7 @@ async def _too_fast(services: Services, message: Message, user_id: int) -> bool:
     if wait is None:
         return False
     log.info("user %s over %d photos a minute", user_id, services.rate.per_minute)
-    await message.reply_text(ratelimit.too_fast(services.rate.per_minute, wait))
+    await message.reply_text(ratelimit.too_fast(await services.translator(user_id), services.rate.per_minute, wait))
     return True
 
 
@@ -190,7 +193,7 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     user_id = update.effective_user.id
     seen = await cards.get(services.sessions, token)
     if seen is not None and not seen.may_press(user_id, is_admin=services.is_admin(user_id)):
-        await query.answer(render.NOT_YOUR_CARD, show_alert=True)
+        await query.answer((await services.translator(user_id)).gettext(render.NOT_YOUR_CARD), show_alert=True)
         return
     if action == "rn":
         await query.answer()
@@ -201,9 +204,9 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     ticket = await cards.take(services.sessions, token)
     if ticket is None:
-        await query.answer("I no longer have that photo. Please send it again.", show_alert=True)
+        await query.answer((await services.translator(user_id)).gettext(render.PHOTO_GONE), show_alert=True)
         return
-    await query.answer("Asking for a fresh analysis…")
+    await query.answer((await services.translator(user_id)).gettext(render.RECHECK_ASKED))
     status: Message | None = None
     if isinstance(query.message, Message):
         if action == "rc":  # the question becomes the status message; the card loses its buttons
@@ -482,7 +485,7 @@ async def _answer(
         status = first
     else:
         status = await line.message()
-        sent = await delivery.deliver_card(status, html, keyboard)
+        sent = await delivery.deliver_card(status, html, keyboard, tr)
         if sent is delivery.Delivery.LOST:
             return False
     await _card_placed(services, token, status)
@@ -496,7 +499,7 @@ async def _answer(
             )
         except Exception:
             log.exception("automatic work order failed for %s", chat_id)
-            await status.reply_text("😕 I could not queue the work order. Tap <b>Re-check</b> or try again later.")
+            await status.reply_text(tr.gettext(render.WORK_ORDER_NOT_QUEUED))
     return True
 
 

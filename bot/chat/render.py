@@ -320,21 +320,33 @@ def file_too_big(size: int, limit: int) -> str:
     )
 
 
-def album_extra(used: int, extra: int) -> str:
-    return (
-        f"ℹ️ I analyse up to {used} photos of one album together; the other {extra} "
-        f"{'was' if extra == 1 else 'were'} not used. Send {'it' if extra == 1 else 'them'} separately if needed."
+def album_extra(tr: Translator, used: int, extra: int) -> str:
+    return tr.ngettext(
+        "ℹ️ I analyse up to {used} photos of one album together; the other {n} was not used. Send it separately "
+        "if needed.",
+        "ℹ️ I analyse up to {used} photos of one album together; the other {n} were not used. Send them "
+        "separately if needed.",
+        extra,
+        used=used,
+        n=extra,
     )
 
 
-UNKNOWN_BUTTON = "That button no longer works. Please send the photo again."
-NOT_YOUR_CARD = "Only the person who sent this photo (or an admin) can use these buttons."
-EDIT_IGNORED = "✏️ I don't act on edited messages. Send it again as a new message (with the new caption or command)."
-
-NOT_A_PHOTO = (
+UNKNOWN_BUTTON = N_("That button no longer works. Please send the photo again.")
+NOT_YOUR_CARD = N_("Only the person who sent this photo (or an admin) can use these buttons.")
+EDIT_IGNORED = N_("✏️ I don't act on edited messages. Send it again as a new message (with the new caption or command).")
+NOT_A_PHOTO = N_(
     "I work with photos 📷. Send a picture of a nameplate, a PLC, a drive display or a panel and I will "
     "analyse it. /help shows how."
 )
+PHOTO_GONE = N_("I no longer have that photo. Please send it again.")
+RECHECK_ASKED = N_("Asking for a fresh analysis…")
+WORK_ORDER_NOT_QUEUED = N_("😕 I could not queue the work order. Tap <b>Re-check</b> or try again later.")
+ANSWER_LOST = N_(
+    "😕 I have an answer, but Telegram would not let me show it. Your free photo was not used. Please try "
+    "again; I will ask for a fresh analysis."
+)
+PLAIN_NOTE = N_("(Telegram would not display this answer with formatting, so here it is as plain text.)")
 
 
 # ---- plans and payments (bot/accounts/payments.py) ----------------------------------------------------------------

@@ -115,7 +115,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(tr.gettext(GONE), show_alert=True)
         return
     if not ticket.may_press(update.effective_user.id, is_admin=services.is_admin(update.effective_user.id)):
-        await query.answer(render.NOT_YOUR_CARD, show_alert=True)
+        await query.answer(tr.gettext(render.NOT_YOUR_CARD), show_alert=True)
         return
     if action == "d":
         await query.answer(tr.gettext(DISMISSED))

@@ -101,7 +101,7 @@ class FleetRunner(InboxBookkeeping):
             self._resumed[row.update_id] = row.status_message_id
             return True
         if entry.chat_id is not None:
-            await tell(application.bot, entry)
+            await tell(application.bot, entry, self.sessions)
         return False
 
     async def _finish(self, *update_ids: int) -> None:

@@ -114,7 +114,8 @@ async def on_vote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 now=datetime.now(UTC),
             )  # fmt: skip
     if not_theirs:
-        await query.answer(render.NOT_YOUR_CARD, show_alert=True)  # in a group, only its owner judges it
+        tr = await services.translator(user_id)  # in a group, only its owner judges it
+        await query.answer(tr.gettext(render.NOT_YOUR_CARD), show_alert=True)
         return
     tr = await services.translator(user_id)
     if shown is None:

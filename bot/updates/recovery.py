@@ -22,6 +22,7 @@ from telegram.error import TelegramError
 
 from bot.accounts import questions as allowance
 from bot.accounts import quota
+from bot.i18n import N_, translator, translator_for
 from bot.updates import inbox
 from bot.updates.inbox import Interrupted
 from bot.updates.runner import UpdateRunner
@@ -29,7 +30,7 @@ from bot.updates.runner import UpdateRunner
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2  # an update that was interrupted twice may be what crashes the bot: do not try a third time
-INTERRUPTED = (
+INTERRUPTED = N_(
     "😕 I was restarted while working on this and could not finish it. Nothing was charged and your free "
     "photo was not used. Please send it again."
 )
@@ -66,7 +67,7 @@ async def recover(
             await runner.replay(Update.de_json(entry.payload, bot), entry.status_message_id)
             replayed += 1
         elif entry.chat_id is not None and (entry.status_message_id is not None or entry.kind == "message"):
-            await tell(bot, entry)
+            await tell(bot, entry, sessions)
             told += 1
     users = {e.quota_user_id for e in entries if e.quota_user_id is not None}
     users |= {e.chat_id for e in entries if e.chat_id is not None and e.chat_id > 0}  # private chat id = user id
@@ -95,12 +96,32 @@ async def settle(session: AsyncSession, entry: Interrupted, now: datetime) -> bo
     return replay
 
 
-async def tell(bot: Bot, entry: Interrupted) -> None:
+def user_of(entry: Interrupted) -> int | None:
+    """Who sent the interrupted update (its payload is Telegram's JSON)."""
+    for key in ("message", "callback_query", "edited_message"):
+        part = entry.payload.get(key)
+        sender = part.get("from") if isinstance(part, dict) else None
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return int(sender["id"])
+    return entry.chat_id
+
+
+async def tell(bot: Bot, entry: Interrupted, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Say plainly, in the sender's language, that the work was cut short and nothing was charged."""
     assert entry.chat_id is not None
+    user_id = user_of(entry)
+    tr = translator("en")
+    if user_id is not None:
+        try:
+            async with sessions() as session:
+                tr = await translator_for(session, user_id)
+        except Exception:
+            log.warning("could not read the language of user %s", user_id, exc_info=True)
+    text = tr.gettext(INTERRUPTED)
     try:
         if entry.status_message_id is not None:
-            await bot.edit_message_text(INTERRUPTED, chat_id=entry.chat_id, message_id=entry.status_message_id)
+            await bot.edit_message_text(text, chat_id=entry.chat_id, message_id=entry.status_message_id)
         else:
-            await bot.send_message(entry.chat_id, INTERRUPTED)
+            await bot.send_message(entry.chat_id, text)
     except TelegramError:
         log.warning("could not tell chat %s about interrupted update %s", entry.chat_id, entry.update_id, exc_info=True)

@@ -4,10 +4,13 @@ in the language it was written in, and work orders in the plant's language. Over
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.runtime.models import InboxUpdate
 from cmmsconnect.models import LocalWorkOrder
 from pipeline.models import ModelCall
 from tests.bot.conftest import ADMIN, ANN, BOB
@@ -168,3 +171,53 @@ async def test_budget_and_cost_reports_are_in_the_admins_language(start_bot: Any
     cost = await bot.last_text(ADMIN, lambda t: t.startswith("💰 Custo,"))
     assert "1 análise" in cost and "Por nível" in cost and "1 chamada" in cost and "Spent" not in cost
     await bot.last_text(ADMIN, lambda t: t.startswith("Gasto na nuvem, custo por foto e acertos de cache"))
+
+
+async def test_refusals_and_recovery_are_in_the_users_language(start_bot: Any) -> None:
+    """What the bot says when it does not act: a voice note, an edited message, a stale button, too many photos
+    a minute, and "I was restarted" after a crash — in Spanish for a Spanish Telegram."""
+    bot = await start_bot(cascade="gemini", photos_per_minute=1)
+    bot.telegram.user(ANN, language_code="es")
+    bot.telegram.send_voice(ANN)
+    assert "Trabajo con fotos 📷" in await bot.last_text(ANN, lambda t: "📷" in t)
+    sent = bot.telegram.send_text(ANN, "hola")
+    await bot.last_text(ANN, lambda t: "Hola" in t or "fotos" in t)
+    bot.telegram.edit_message(sent, text="hola otra vez")
+    assert "No actúo sobre mensajes editados" in await bot.last_text(ANN, lambda t: "✏️" in t)
+    bot.telegram.send_photo(ANN, make_photo(450))
+    await bot.last_text(ANN, done)
+    card = bot.telegram.last_message(ANN)
+    assert card is not None
+    bot.telegram.press_button(ANN, card.message_id, "zz:stale", strict=False)
+    await bot.telegram.wait_for(lambda: bot.telegram.sent("answerCallbackQuery"))
+    assert (
+        bot.telegram.sent("answerCallbackQuery")[-1]["text"]
+        == "Ese botón ya no funciona. Envía la foto de nuevo, por favor."
+    )
+    bot.telegram.send_photo(ANN, make_photo(451))  # the second photo within the minute
+    assert "Son más de 1 fotos por minuto" in await bot.last_text(ANN, lambda t: "⏳" in t)
+
+
+async def test_after_a_crash_the_user_is_told_in_their_language(
+    start_bot: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """An interrupted button press is not replayed (its query expired with the old process): the user hears so,
+    in their language (bot/updates/recovery.py)."""
+    bot = await start_bot(cascade="gemini")
+    bot.telegram.user(ANN, language_code="de")
+    bot.telegram.send_command(ANN, "/start")
+    await bot.last_text(ANN, lambda t: bool(t))
+    status = bot.telegram.last_message(ANN)
+    assert status is not None
+    await bot.restart()
+    async with sessions.begin() as session:  # what a process killed mid-press leaves in the inbox
+        session.add(
+            InboxUpdate(
+                update_id=990_001, chat_id=ANN, kind="callback_query", done=False, attempts=1,
+                payload={"update_id": 990_001, "callback_query": {"id": "x", "from": {"id": ANN}}},
+                status_message_id=status.message_id, accepted_at=datetime.now(UTC) - timedelta(minutes=1),
+            )
+        )  # fmt: skip
+    await start_bot(cascade="gemini")
+    text = await bot.last_text(ANN, lambda t: "neu gestartet" in t)
+    assert "Es wurde nichts berechnet" in text
