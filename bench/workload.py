@@ -19,6 +19,8 @@ is simulated, and how:
 - *the bill*: each fake reports the usage the real API would, from its own rules: image tokens of the size
   the tier really sends (``prepare.fit_size`` + ``imagetokens``), prompt and answer text at ~4 characters a
   token (+30 % for Claude Haiku 5.5's tokenizer); the pipeline prices it with the dated price table.
+- *the displays*: a fault shot adds one line, the fault as that maker's drive displays it (``DISPLAYS``); the
+  OCR reads it like any other line, and ``extract`` takes about half of the forms for a code.
 - *the OCR*: ``BenchReader`` returns the text printed on each rendered plate instead of running the ONNX
   engine (~1 s/photo idle, ~10 s loaded: ``bench plate``), missing each line with the recall measured on real
   plates (about a third of true values missed, shared/notes/OCR-FACTS.md); extraction, evidence and the
@@ -65,6 +67,14 @@ KINDS = {"re-sent": 0.18, "known unit, new shot": 0.37, "new unit": 0.45}
 FAULT_SHOWN = 0.15  # a new shot of a known unit with a fault code on its display: a model must read it
 LINE_RECALL = 0.67  # OCR reads a printed line (OCR-FACTS: about a third of true values missed)
 MAKERS = ("SIEMENS", "ABB", "WEG", "DANFOSS", "YASKAWA", "SCHNEIDER ELECTRIC", "ALLEN-BRADLEY", "LENZE")
+# How each maker's drive shows a fault on its display (the forms of their manuals). About half of them the plate
+# reader does not take for a code (``extract`` reads F070, GF, OCF, F12, OC1 and "ALARM 14"; not a five-digit
+# F07801, a bare 2310, a 7-segment lower-case oC/oH1, SCF1): the display's text is read, but not as a code.
+DISPLAYS = {
+    "SIEMENS": ("F07801", "F30001", "F07011"), "ABB": ("2310", "3130", "4210"), "WEG": ("F070", "F021", "F048"),
+    "DANFOSS": ("ALARM 14", "ALARM 13", "ALARM 8"), "YASKAWA": ("oC", "oH1", "GF", "oL1"),
+    "SCHNEIDER ELECTRIC": ("OCF", "SCF1", "OHF", "OSF"), "ALLEN-BRADLEY": ("F7", "F12", "F64"), "LENZE": ("OC1", "OU1"),
+}  # fmt: skip
 # tier → (share of answers with every identifier right, confidence reported when right, when wrong)
 QUALITY = {
     "ollama": (0.72, (0.70, 0.95), (0.60, 0.92)),  # granite3.2-vision:2b: OCRBench 0.77
@@ -99,7 +109,7 @@ class Unit:
 
     def lines(self, fault: str | None) -> tuple[str, ...]:
         return (self.maker, f"TYPE {self.model}", f"S/N {self.serial}", "7.5 kW 400 V 50 Hz",
-                *((f"Fault {fault}",) if fault else ()))  # fmt: skip
+                *((fault,) if fault else ()))  # fmt: skip
 
 
 @dataclass
@@ -149,6 +159,8 @@ def make_week(rng: random.Random) -> list[Shot]:
                 unit, kind = units[len(seen)], "new unit"
                 seen.append(unit)
             fault = f"F0{rng.randint(10, 99)}" if kind != "new unit" and rng.random() < FAULT_SHOWN else None
+            if fault:  # the display's own form, from a draw of its own (the week is the same as before)
+                fault = random.Random(f"{SEED}:display:{len(shots)}").choice(DISPLAYS[unit.maker])
             plate = Plate(unit.lines(fault), background=rng.choice(backgrounds), angle=rng.uniform(-5, 5),
                           scale=rng.uniform(1.2, 1.8))  # fmt: skip
             read = tuple(line for line in unit.lines(fault) if rng.random() < LINE_RECALL)

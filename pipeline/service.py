@@ -38,7 +38,7 @@ from pipeline.models import upsert_insert
 from pipeline.plate.answer import plate_answer
 from pipeline.plate.evidence import Evidence
 from pipeline.plate.reader import PlateReader, shared_reader
-from pipeline.plate.register import KnownUnit, Register, enrolment
+from pipeline.plate.register import KnownUnit, Register, disagreements, enrolment, news
 from pipeline.plate.types import PlateReading
 from pipeline.sanitize import clean_text
 from pipeline.settings import PipelineSettings
@@ -291,10 +291,18 @@ class Pipeline:
             # missed the code), so the models look again rather than the register repeating an old fault
             log.info("register: unit %d was last seen in %s; asking the models", unit.id, analysis.condition)
             return None
+        evidence = judge(analysis, readings)
+        new = disagreements(evidence) or news(readings, unit.identifiers, await self.register.plate_text(row.photo_set))
+        if new:
+            # not a plain re-shot of the plate: a display's reading the reader did not take for a code (a fault
+            # shown as "F07801" or "oC"), or a type code other than the one on record; the register would be stale
+            log.info("register: unit %d, the photo shows more than its record (%s); asking the models", unit.id,
+                     "; ".join(new)[:200])  # fmt: skip
+            return None
         log.info("register hit: unit %d (%s), analysis %d", unit.id, unit.label, row.id)
         receipt = await self._given_again(
             "register", "hit_register", row, request_id, user_id, started, loaded=loaded, readings=readings,
-            evidence=judge(analysis, readings), known_unit=unit,
+            evidence=evidence, known_unit=unit,
         )  # fmt: skip
         await self.register.seen(unit.id, self._now())
         return Result(analysis, receipt, row.id)

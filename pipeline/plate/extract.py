@@ -287,3 +287,20 @@ def _codes(rows: list[OcrLine]) -> tuple[str, ...]:
         if big and 2 <= len(compact) <= 6 and compact.isalnum() and sum(c.isdigit() for c in compact) >= 2:
             codes.append(compact)
     return tuple(dict.fromkeys(codes))
+
+
+def without_plate_wording(text: str) -> str:
+    """The text less its labels ("S/N", "TYPE"), ratings ("7.5 kW", "400 V") and IP code (pure): what is left
+    names a unit (maker, model, serial) or is something else, such as a display's reading."""
+    text = _LABEL_RE.sub(" ", text)
+    for _, pattern, _ in _RATINGS:
+        text = pattern.sub(" ", text)
+    return _PLATE_WORDING.sub(" ", _IP.sub(" ", text))
+
+
+# other things a motor's plate prints: power factor, standard, weight, insulation class, duty, efficiency class
+_PLATE_WORDING = re.compile(
+    rf"cos\s*[φϕΦ]?\s*[:=]?\s*{_NUM}|\bIEC\s*[\d-]+|{_NUM}\s*kg\b|\b(?:Th|Iso|Isol)\.?\s*(?:Cl|Kl)\.?\s*[A-H]\b"
+    rf"|\b(?:S[1-9]|IE[1-5])\b|\b(?:3|1)\s*~",
+    re.IGNORECASE,
+)

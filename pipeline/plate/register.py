@@ -6,10 +6,17 @@ read), keyed by canonical manufacturer + folded serial. Each new photo's OCR tok
 measured on real plates, this matched 8–11 of 14 true photo/unit pairs and 0 of 154 false pairs
 (shared/notes/OCR-FACTS.md). A photo whose plate names a different maker never matches. The database scan is
 one LIKE per registered unit, fine for the thousands of units of one plant.
+
+A unit found again is answered from the register only when the new photos are a plain re-shot of its plate:
+``news`` lists what their OCR text holds beyond the unit's known text (its identifiers and what the reader read
+on the photos of its last analysis). A display's reading that ``extract`` does not take for a code (a
+five-digit F07801, a bare 2310, a 7-segment "oC") is such news, and so is a type code other than the one on
+record: the models look at those.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,8 +25,10 @@ from sqlalchemy import String, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from pipeline.models import Equipment, StoredAnalysis, upsert_insert
+from pipeline.models import Photo as PhotoRow
 from pipeline.plate.evidence import Evidence, brand_of, rows_of
-from pipeline.plate.normal import contains, norm
+from pipeline.plate.extract import without_plate_wording
+from pipeline.plate.normal import contains, edit_distance, fold, norm
 from pipeline.plate.types import PlateReading
 from pipeline.types import Analysis
 
@@ -41,6 +50,11 @@ class KnownUnit:
     def asset(self) -> str:
         """The register's asset reference, carried into work orders."""
         return f"EQ-{self.id}"
+
+    @property
+    def identifiers(self) -> tuple[str, ...]:
+        """What the register holds about the unit in words: maker, model, serial, type."""
+        return tuple(x for x in (self.manufacturer, self.model, self.serial, self.equipment_type) if x)
 
     @property
     def label(self) -> str:
@@ -70,6 +84,61 @@ def haystacks(readings: Sequence[PlateReading]) -> list[str]:
     """The OCR text a registered serial is looked for in: each box, and each row of boxes."""
     lines = [line for reading in readings for line in reading.lines]
     return [line.text for line in lines] + rows_of(lines)
+
+
+def news(readings: Sequence[PlateReading], identifiers: Sequence[str], read_before: Sequence[str]) -> tuple[str, ...]:
+    """The OCR lines of these photos that say something the register does not know (pure); () for a re-shot.
+
+    Known are the unit's ``identifiers`` (maker, model, serial as recorded) and the text the reader read on the
+    photos of its last analysis (``read_before``). A line's labels, ratings and small print (IP code, IEC, cos φ,
+    duty...) are plate wording, never news (a second shot may read a rating line the first missed). Each word left must be a known word, folded
+    (O/0, I/1); a word of 5 or more may also be one character off a word *read before* (the reader misreads a
+    glyph between shots) or part of a line read before (boxes split differently), but not one character off a
+    recorded identifier: that is a type code or serial other than the one on record. Words shorter than 5 must
+    match exactly, so "oC" or "2310" on a display is news; one-character words are ignored (a lone "V").
+    """
+    exact = {w for text in (*identifiers, *read_before) for w in _words(text)}
+    fuzzy = [w for text in read_before for w in _words(text) if len(w) >= 5]
+    blob = "|".join(norm(text) for text in read_before)
+    # whole values, so a serial read as "46 1A4CRK" is known when recorded as "461A4CRK" (and the reverse)
+    wholes = {w for text in (*identifiers, *read_before) if len(w := norm(without_plate_wording(text))) >= 4}
+    new: list[str] = []
+    for line in (line for reading in readings for line in reading.lines):
+        rest = without_plate_wording(line.text)
+        covered = _covered(rest, wholes)
+        for match in re.finditer(r"\S+", rest):
+            word = norm(match.group())
+            if len(word) < 2 or word in exact or covered.issuperset(_folded_at(rest, match)):
+                continue
+            if len(word) >= 5 and (word in blob or any(edit_distance(word, w) <= 1 for w in fuzzy)):
+                continue
+            new.append(line.text)
+            break
+    return tuple(new)
+
+
+def disagreements(evidence: Evidence) -> tuple[str, ...]:
+    """The recorded identifiers the new photo's plate reads otherwise (near or contradicted), as "field: plate"."""
+    return tuple(f"{f.field}: {f.plate}" for f in evidence.fields if f.status in ("near", "contradicted"))
+
+
+def _covered(text: str, wholes: set[str]) -> set[int]:
+    """Indexes of ``text`` inside an occurrence of one of the folded ``wholes``."""
+    folded, covered = fold(text), set[int]()
+    for whole in wholes:
+        at = folded.text.find(whole)
+        while at >= 0:
+            covered.update(folded.origin[at : at + len(whole)])
+            at = folded.text.find(whole, at + 1)
+    return covered
+
+
+def _folded_at(text: str, match: re.Match[str]) -> set[int]:
+    return set(fold(text).origin) & set(range(match.start(), match.end()))
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in (norm(part) for part in text.split()) if w]
 
 
 class Register:
@@ -138,6 +207,12 @@ class Register:
     async def seen(self, unit_id: int, now: datetime) -> None:
         async with self._sessions.begin() as session:
             await session.execute(update(Equipment).where(Equipment.id == unit_id).values(last_seen_at=now))
+
+    async def plate_text(self, photos: Sequence[str]) -> list[str]:
+        """What the plate reader read on these photos (sha256), as stored with them: one string a text box."""
+        async with self._sessions() as session:
+            stored = (await session.scalars(select(PhotoRow.plate_text).where(PhotoRow.sha256.in_(photos)))).all()
+        return [str(line["text"]) for text in stored if text for line in text.get("lines", ())]
 
     async def last_analysis(self, unit: KnownUnit) -> StoredAnalysis | None:
         """The unit's latest accepted analysis, unless a re-check superseded it."""

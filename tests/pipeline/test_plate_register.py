@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pipeline.models import Photo as PhotoRow
 from pipeline.plate.evidence import Evidence, FieldEvidence, Status
 from pipeline.plate.extract import extract
-from pipeline.plate.register import Enrolment, Register, enrolment
+from pipeline.plate.register import Enrolment, Register, disagreements, enrolment, news
 from pipeline.plate.types import OcrLine, PlateReading
 from pipeline.types import Analysis
 
@@ -73,3 +74,65 @@ async def test_find_by_serial_in_the_text_and_never_across_makers(sessions: asyn
         await register.enroll(session, same, model="1LE1", equipment_type="motor", analysis_id=9, now=NOW)
     again = await register.find([reading("SIEMENS", "S/N UD 1402/1234567-001")])
     assert again is not None and again.analysis_id == 9 and again.id == found.id
+
+
+# What the register holds of a Siemens motor: its identifiers as recorded, and what the reader read on its first
+# photo (the rating line was missed there).
+IDS = ("Siemens", "1LE1001-1DB23-4AA4", "UD 1402/1234567-001", "motor")
+READ_BEFORE = ("SIEMENS", "TYPE 1LE1001-1DB23-4AA4", "S/N UD 1402/1234567-001")
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        (READ_BEFORE, ()),  # the plate again
+        (("S/N UD 1402/1234567-001",), ()),  # fewer lines read this time
+        ((*READ_BEFORE, "7.5 kW 400 V 50 Hz", "IP55", "cos φ 0.82 1460 rpm"), ()),  # ratings the first missed
+        (("S/N UD 1402/1234567-001", "IEC 60034-1 S1 Th.Cl. F 38 kg IE3"), ()),  # the plate's small print
+        (("S/N: UD1402 1234567 001", "Typ 1LE1001 1DB23 4AA4"), ()),  # boxes split and labelled otherwise
+        (("SIEMENS", "TYPE 1LE1001-1D823-4AA4"), ()),  # one glyph misread, in a long word read before
+        (("S/N UD 1402/1234567-001", "TYPE"), ()),  # a label alone
+        (("S/N UD 1402/1234567-001", "F07801"), ("F07801",)),  # a Siemens fault, not read as a code
+        (("S/N UD 1402/1234567-001", "oC"), ("oC",)),  # a 7-segment over-current
+        (("S/N UD 1402/1234567-001", "2310"), ("2310",)),  # an ABB fault number
+        (("S/N UD 1402/1234567-001", "RUN 3247"), ("RUN 3247",)),  # a display reading
+        (("S/N UD 1402/1234567-001", "Pump 3 stopped"), ("Pump 3 stopped",)),  # a handwritten tag
+        (("S/N UD 1402/1234567-001", "TYPE 1LE1001-1DB23-4BB5"), ("TYPE 1LE1001-1DB23-4BB5",)),  # another type
+        (("S/N UD 1402/1234567-001", "ABB"), ("ABB",)),  # another maker's name
+    ],
+)
+def test_news_is_what_a_photo_shows_beyond_the_plate_on_record(
+    texts: tuple[str, ...], expected: tuple[str, ...]
+) -> None:
+    assert news([reading(*texts)], IDS, READ_BEFORE) == expected
+
+
+def test_one_glyph_off_a_recorded_identifier_is_news_unless_the_reader_read_it_so_before() -> None:
+    """A model's misread type code (one character off) must not let the plate's true one pass as known."""
+    recorded = ("Siemens", "1LE1001-1DB23-4AA7", "UD 1402/1234567-001")
+    assert news([reading("TYPE 1LE1001-1DB23-4AA4")], recorded, ("S/N UD 1402/1234567-001",))
+    assert not news([reading("TYPE 1LE1001-1DB23-4AA4")], recorded, ("TYPE 1LE1001-1DB23-4AA4",))
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("confirmed", ()), ("absent", ()), ("near", ("serial_number: s",)), ("contradicted", ("serial_number: s",))],
+)
+def test_an_identifier_the_new_plate_reads_otherwise_is_a_disagreement(
+    status: Status, expected: tuple[str, ...]
+) -> None:
+    evidence = Evidence((FieldEvidence("serial_number", "UD 1402", status, plate="s"),), read=True)
+    assert disagreements(evidence) == expected
+
+
+async def test_the_text_read_before_is_the_one_stored_with_the_photos(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    register = Register(sessions)
+    plate = reading("SIEMENS", "S/N UD 1402/1234567-001")
+    async with sessions.begin() as session:
+        session.add(PhotoRow(sha256="a" * 64, phash=1, width=9, height=9, byte_size=9, plate_text=plate.to_json()))
+        session.add(PhotoRow(sha256="b" * 64, phash=2, width=9, height=9, byte_size=9, plate_text=None))
+        session.add(PhotoRow(sha256="c" * 64, phash=3, width=9, height=9, byte_size=9, plate_text=plate.to_json()))
+    assert await register.plate_text(["a" * 64, "b" * 64]) == ["SIEMENS", "S/N UD 1402/1234567-001"]
+    assert await register.plate_text(["d" * 64]) == []

@@ -25,6 +25,10 @@ SIEMENS = Plate(("SIEMENS", "TYPE 1LE1001-1DB23-4AA4", "S/N UD 1402/1234567-001"
 # The same unit photographed again: another background, another angle (no perceptual-hash match).
 SIEMENS_AGAIN = Plate(SIEMENS.lines, background="defective_a_f_1.jpg", angle=3)
 SIEMENS_FAULT = Plate((*SIEMENS.lines, "Fault F004"), background="normal_a_g_10.jpg")
+# A Siemens drive shows a fault as a five-digit F-number, which the reader does not take for a code.
+SIEMENS_DISPLAY = Plate((*SIEMENS.lines, "F07801"), background="normal_a_g_10.jpg", angle=-2)
+# A closer shot that also reads the plate's small print (standard, duty, efficiency class): still the plate.
+SIEMENS_SMALL_PRINT = Plate((*SIEMENS.lines, "IEC 60034-1 S1 IE3"), background="defective_a_f_1.jpg", angle=3)
 TRUE = {"manufacturer": "Siemens", "model": "1LE1001-1DB23-4AA4", "serial_number": "UD 1402/1234567-001"}
 
 
@@ -161,6 +165,26 @@ async def test_a_unit_last_seen_in_a_fault_is_looked_at_again_not_answered_from_
     again = await pipeline.analyze([render(SIEMENS_AGAIN)])  # no code readable on this shot
     assert again.receipt.source == "model" and again.analysis.condition == "normal"
     assert again.receipt.known_unit is not None and len(b.fake.calls("gemini")) == 2
+
+
+async def test_a_known_unit_showing_a_display_reading_goes_to_the_models_its_plate_again_does_not(b: Bench) -> None:
+    """Measured by bench workload: a unit last seen normal whose new photo showed a fault the reader did not
+    read as a code was answered "normal" from the register. The register answers only a plain re-shot now."""
+    b.fake.script("gemini", good(**TRUE, fault_codes=[], condition="normal", confidence=0.9))
+    pipeline = await b.pipeline(cascade="gemini")
+    first = await pipeline.analyze([render(SIEMENS)])
+    assert first.receipt.source == "model"
+
+    again = await pipeline.analyze([render(SIEMENS_SMALL_PRINT)])  # more of the plate read: nothing new
+    assert again.receipt.source == "register" and again.receipt.cost_micro_usd == 0
+    assert again.analysis_id == first.analysis_id and len(b.fake.calls("gemini")) == 1
+
+    b.fake.script("gemini", good(**TRUE, fault_codes=["F07801"], condition="fault", confidence=0.9))
+    shown = await pipeline.analyze([render(SIEMENS_DISPLAY)])
+    assert not any(r.fields.codes for r in shown.receipt.plate), "the reader does not read F07801 as a code"
+    assert any("F07801" in line.text for r in shown.receipt.plate for line in r.lines)
+    assert shown.receipt.source == "model" and shown.receipt.known_unit is not None
+    assert shown.analysis.fault_codes == ["F07801"] and len(b.fake.calls("gemini")) == 2
 
 
 async def test_a_re_check_asks_the_models_even_for_a_known_unit(b: Bench) -> None:
