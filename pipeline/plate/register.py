@@ -90,12 +90,13 @@ def news(readings: Sequence[PlateReading], identifiers: Sequence[str], read_befo
     """The OCR lines of these photos that say something the register does not know (pure); () for a re-shot.
 
     Known are the unit's ``identifiers`` (maker, model, serial as recorded) and the text the reader read on the
-    photos of its last analysis (``read_before``). A line's labels, ratings and small print (IP code, IEC, cos φ,
-    duty...) are plate wording, never news (a second shot may read a rating line the first missed). Each word left must be a known word, folded
-    (O/0, I/1); a word of 5 or more may also be one character off a word *read before* (the reader misreads a
-    glyph between shots) or part of a line read before (boxes split differently), but not one character off a
-    recorded identifier: that is a type code or serial other than the one on record. Words shorter than 5 must
-    match exactly, so "oC" or "2310" on a display is news; one-character words are ignored (a lone "V").
+    photos of its last analysis (``read_before``). A line's labels, ratings and small print (IP code, IEC,
+    cos φ, duty...) are plate wording, never news (a second shot may read a rating line the first missed).
+    Each word left must be a known word, folded (O/0, I/1); a word of 5 or more may also be one character off a
+    word *read before* (the reader misreads a glyph between shots) or part of a line read before (boxes split
+    differently), but not one character off a recorded identifier: that is a type code or serial other than
+    the one on record. Words shorter than 5 must match exactly, so "oC" or "2310" on a display is news;
+    one-character words are ignored (a lone "V").
     """
     exact = {w for text in (*identifiers, *read_before) for w in _words(text)}
     fuzzy = [w for text in read_before for w in _words(text) if len(w) >= 5]
