@@ -111,7 +111,9 @@ def news(readings: Sequence[PlateReading], identifiers: Sequence[str], read_befo
             word = norm(match.group())
             if len(word) < 2 or word in exact or covered.issuperset(_folded_at(rest, match)):
                 continue
-            if len(word) >= 5 and (word in blob or any(edit_distance(word, w) <= 1 for w in fuzzy)):
+            if len(word) >= 5 and (
+                word in blob or any(abs(len(word) - len(w)) <= 1 and edit_distance(word, w) <= 1 for w in fuzzy)
+            ):
                 continue
             new.append(line.text)
             break
