@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -49,10 +50,12 @@ class Alert:
     key: str  # condition:detail (the day is added when it is claimed)
     message: str  # the English text, marked with N_; ``{name}`` placeholders filled from ``values``
     values: Mapping[str, object] = field(default_factory=dict)  # HTML-escaped where they came from outside
+    words: Callable[[Translator], str] | None = None  # a text too varied for one template (the spend spike)
 
     def text(self, tr: Translator | None = None) -> str:
         """The alert in ``tr``'s language (English by default)."""
-        return (tr or translator("en")).gettext(self.message, **self.values)
+        tr = tr or translator("en")
+        return self.words(tr) if self.words is not None else tr.gettext(self.message, **self.values)
 
 
 SPEND = N_("💸 Today's cloud spend is {spent}, above the alert level {level}.")
@@ -225,8 +228,7 @@ class Alerter:
         due += model_alerts(self._models, self._prices, self._now().date())
         async with self._sessions() as session:  # yesterday's spend against the trailing projection
             hot = await forecast.yesterday_spike(session, self._now().date())
-        # forecast words its spike alert in English only (not in the catalogue): gettext hands it back as it is
-        due.append(Alert("spend_spike", forecast.spike_text(hot)) if hot is not None else None)
+        due.append(Alert("spend_spike", "", words=partial(forecast.spike_text, hot)) if hot is not None else None)
         for alert in due:
             if alert is not None:
                 await self.send_once(alert)

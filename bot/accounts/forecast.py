@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts.amounts import usd as format_usd  # "$0.0012", never "$0.0000"
+from bot.i18n import N_, Translator
 from pipeline.ledger import read_calls
 
 TRAILING = 7
@@ -55,7 +56,13 @@ class Spike:
     cost_per_photo: float  # cost per photo / average cost per photo
     escalation: float  # share of photos escalated that day
     escalation_before: float
-    cause: str
+    cause: str  # English, marked with N_: one of CAUSES
+
+
+MORE_TRAFFIC = N_("more traffic")
+WORSE_FIRST_TIER = N_("a worse first tier (more photos escalated)")
+DEARER_CALLS = N_("dearer calls at the same escalation rate (prices, bigger photos or longer answers)")
+CAUSES = (MORE_TRAFFIC, WORSE_FIRST_TIER, DEARER_CALLS)
 
 
 def spike(day: Day, history: Sequence[Day]) -> Spike | None:
@@ -72,27 +79,36 @@ def spike(day: Day, history: Sequence[Day]) -> Spike | None:
     before = sum(d.escalated for d in history) / max(1, sum(d.photos for d in history))
     now = day.escalated / day.photos
     if traffic >= per_photo:
-        cause = "more traffic"
+        cause = MORE_TRAFFIC
     elif now - before >= ESCALATION_SHIFT:
-        cause = "a worse first tier (more photos escalated)"
+        cause = WORSE_FIRST_TIER
     else:
-        cause = "dearer calls at the same escalation rate (prices, bigger photos or longer answers)"
+        cause = DEARER_CALLS
     return Spike(day, expected, traffic, per_photo, now, before, cause)
 
 
-def _ratio(value: float) -> str:
-    return "n/a" if math.isinf(value) else f"{value - 1:+.0%}"
+def _ratio(value: float, tr: Translator) -> str:
+    return tr.gettext("n/a") if math.isinf(value) else f"{(value - 1) * 100:+.0f}%"
 
 
-def spike_text(s: Spike) -> str:
-    return (
-        f"📈 Spend on {s.day.day.isoformat()} was <b>{format_usd(s.day.spend)}</b>, "
-        f"{s.day.spend / s.expected - 1:.0%} above the trailing average of {format_usd(round(s.expected))}/day. "
-        f"Traffic {_ratio(s.traffic)} ({s.day.photos} photos), cost per photo {_ratio(s.cost_per_photo)}, "
-        f"escalation rate {s.escalation:.0%} (was {s.escalation_before:.0%}). Mostly: <b>{s.cause}</b>."
-        if s.expected
-        else f"📈 Spend on {s.day.day.isoformat()} was {format_usd(s.day.spend)} after days of none."
-    )
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f}"
+
+
+def spike_text(s: Spike, tr: Translator) -> str:
+    """The admins' spend-spike alert, in ``tr``'s language (Telegram HTML)."""
+    day, spend = s.day.day.isoformat(), format_usd(s.day.spend)
+    if not s.expected:
+        return tr.gettext("📈 Spend on {day} was {spend} after days of none.", day=day, spend=spend)
+    photos = tr.ngettext("{n} photo", "{n} photos", s.day.photos, n=s.day.photos)
+    return tr.gettext(
+        "📈 Spend on {day} was <b>{spend}</b>, {above}% above the trailing average of {average}/day. "
+        "Traffic {traffic} ({photos}), cost per photo {per_photo}, escalation rate {rate}% (was {before}%). "
+        "Mostly: <b>{cause}</b>.",
+        day=day, spend=spend, above=_percent(s.day.spend / s.expected - 1), average=format_usd(round(s.expected)),
+        traffic=_ratio(s.traffic, tr), photos=photos, per_photo=_ratio(s.cost_per_photo, tr),
+        rate=_percent(s.escalation), before=_percent(s.escalation_before), cause=tr.gettext(s.cause),
+    )  # fmt: skip
 
 
 async def daily(session: AsyncSession, first: date, last: date) -> list[Day]:
@@ -124,15 +140,38 @@ async def yesterday_spike(session: AsyncSession, today: date) -> Spike | None:
     return spike(days[-1], history)
 
 
-async def month_lines(session: AsyncSession, today: date) -> list[str]:
+@dataclass(frozen=True)
+class MonthForecast:
+    month_to_date: int
+    projected: int
+    daily_average: float
+
+
+async def month_forecast(session: AsyncSession, today: date) -> MonthForecast:
     """/cost's forecast: month to date and the month-end projection at the trailing average."""
     first = today.replace(day=1)
     days = await daily(session, min(first, today - timedelta(days=TRAILING)), today)
     month_to_date = sum(d.spend for d in days if d.day >= first)
     recent = [d for d in days if today - timedelta(days=TRAILING) <= d.day < today]
     average = trailing_average(recent)
+    return MonthForecast(month_to_date, projection(month_to_date, average, today), average)
+
+
+def month_lines(month: MonthForecast | None, tr: Translator) -> list[str]:
+    """The forecast's lines in /cost, in ``tr``'s language (none when there is no forecast)."""
+    if month is None:
+        return []
     return [
-        f"\nMonth to date: <b>{format_usd(month_to_date)}</b> · projected month end "
-        f"<b>{format_usd(projection(month_to_date, average, today))}</b> "
-        f"(at the last {TRAILING} days' average of {format_usd(round(average))}/day)"
+        "\n"
+        + tr.ngettext(
+            "Month to date: <b>{spent}</b> · projected month end <b>{projected}</b> (at the last {n} day's "
+            "average of {average}/day)",
+            "Month to date: <b>{spent}</b> · projected month end <b>{projected}</b> (at the last {n} days' "
+            "average of {average}/day)",
+            TRAILING,
+            n=TRAILING,
+            spent=format_usd(month.month_to_date),
+            projected=format_usd(month.projected),
+            average=format_usd(round(month.daily_average)),
+        )
     ]

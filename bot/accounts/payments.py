@@ -26,6 +26,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.chat import render
+from bot.i18n import N_, Translator
 from bot.runtime.models import Payment, User
 from bot.runtime.services import Services
 from pipeline.models import upsert_insert
@@ -37,19 +38,27 @@ PLAN_DAYS = 30
 SUBSCRIPTION_PERIOD_S = 2_592_000  # Telegram: the only period it accepts, 30 days
 PAYLOAD_PREFIX = "plan30"
 
+# Why a payment is refused: English here and in the log, translated where the payer (or an admin) reads it.
+STARS_ONLY = N_("This plan is paid in Telegram Stars only.")
+NOT_YOURS = N_("This invoice is not for your account. Please send /upgrade for a new one.")
+PRICE_CHANGED = N_("The price has changed since this invoice was made. Please send /upgrade for a new one.")
+NO_SUCH_PAYMENT = N_("No Stars payment with that charge id.")
+REFUNDED_ALREADY = N_("That payment was refunded already.")
+NOT_CREDITED = N_("⚠️ A payment of user {user} was not credited: {problem} Refund it with <code>/refund {charge}</code>")
+
 
 def payload_for(user_id: int) -> str:
     return f"{PAYLOAD_PREFIX}:{user_id}"
 
 
 def pre_checkout_problem(*, payload: str, currency: str, total_amount: int, user_id: int, price: int) -> str | None:
-    """Why a pre-checkout must be refused (a sentence for the user), or None to accept. Pure."""
+    """Why a pre-checkout must be refused (an English sentence for the user, to translate), or None. Pure."""
     if currency != CURRENCY:
-        return "This plan is paid in Telegram Stars only."
+        return STARS_ONLY
     if payload != payload_for(user_id):
-        return "This invoice is not for your account. Please send /upgrade for a new one."
+        return NOT_YOURS
     if total_amount != price:
-        return "The price has changed since this invoice was made. Please send /upgrade for a new one."
+        return PRICE_CHANGED
     return None
 
 
@@ -162,7 +171,9 @@ async def _locked_user(session: AsyncSession, user_id: int) -> User:
 
 async def paysupport(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_message is not None
-    await update.effective_message.reply_text(render.PAYSUPPORT)
+    assert update.effective_user is not None
+    tr = await _services(context).translator(update.effective_user.id)
+    await update.effective_message.reply_text(tr.gettext(render.PAYSUPPORT))
 
 
 async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -177,7 +188,8 @@ async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )
     if problem is not None:
         log.warning("pre-checkout %s refused: %s", query.id, problem)
-        await query.answer(ok=False, error_message=problem)
+        tr = await _services(context).translator(query.from_user.id)
+        await query.answer(ok=False, error_message=tr.gettext(problem))
     else:
         await query.answer(ok=True)
 
@@ -218,11 +230,14 @@ async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TY
         return
     if problem is not None:
         log.error("payment %s of user %s not credited: %s", paid.telegram_payment_charge_id, user.id, problem)
-        await services.notify_admins(_not_credited_for_admins(user.id, paid.telegram_payment_charge_id, problem))
-        await message.reply_text(render.payment_not_credited(problem))
+        charge = paid.telegram_payment_charge_id
+        await services.notify_admins(lambda tr: _not_credited_for_admins(user.id, charge, problem, tr))
+        tr = await services.translator(user.id)
+        await message.reply_text(render.payment_not_credited(tr.gettext(problem), tr))
         return
     log.info("user %s paid %d %s, paid until %s", user.id, paid.total_amount, paid.currency, until)
-    await message.reply_text(render.thanks(until, renewal=renewal))
+    tr = await services.translator(user.id)
+    await message.reply_text(render.thanks(until, tr, renewal=renewal))
 
 
 async def grant(services: Services, *, user_id: int, days: int, by: int) -> datetime:
@@ -237,13 +252,14 @@ async def grant(services: Services, *, user_id: int, days: int, by: int) -> date
 
 async def refund(bot: Bot, services: Services, *, charge_id: str, by: int) -> str:
     """Refund the Stars of one payment, take back what is left of the period it paid for, and cancel the
-    subscription so Telegram does not charge again; returns what happened, for the admin."""
+    subscription so Telegram does not charge again; returns what happened, for the admin (in their language)."""
+    tr = await services.translator(by)
     async with services.sessions() as session:
         payment = await session.scalar(select(Payment).where(Payment.charge_id == charge_id))
     if payment is None or payment.kind != "stars":
-        return "No Stars payment with that charge id."
+        return tr.gettext(NO_SUCH_PAYMENT)
     if payment.refunded_at is not None:
-        return "That payment was refunded already."
+        return tr.gettext(REFUNDED_ALREADY)
     await bot.refund_star_payment(payment.user_id, charge_id)  # raises on Telegram's refusal: nothing changes
     now = datetime.now(UTC)
     async with services.sessions.begin() as session:
@@ -251,25 +267,43 @@ async def refund(bot: Bot, services: Services, *, charge_id: str, by: int) -> st
     log.info("payment %s of user %s refunded by %s (%s taken off)", charge_id, payment.user_id, by, unused)
     cancelled = await _cancel_subscription(bot, payment.user_id, charge_id)
     try:
-        await bot.send_message(payment.user_id, render.refunded(until if until > now else None))
+        user_tr = await services.translator(payment.user_id)
+        await bot.send_message(payment.user_id, render.refunded(until if until > now else None, user_tr))
     except Exception:
         log.warning("could not tell user %s about the refund", payment.user_id, exc_info=True)
-    return _refund_report(payment, unused, until if until > now else None, cancelled=cancelled)
+    return refund_report(payment.total_amount, payment.user_id, unused, until if until > now else None,
+                         cancelled=cancelled, tr=tr)  # fmt: skip
 
 
-def _refund_report(payment: Payment, unused: timedelta, until: datetime | None, *, cancelled: bool) -> str:
-    """For the admin who refunded (plain text; the admin command escapes it)."""
+def refund_report(
+    stars: int, user_id: int, unused: timedelta, until: datetime | None, *, cancelled: bool, tr: Translator
+) -> str:
+    """For the admin who refunded, in their language (plain text; the admin command escapes it). Pure."""
     days = round(unused / timedelta(days=1))
-    taken = f"{days} days" if days else ("less than a day" if unused else "no unused days")
-    plan = f"paid until {until:%Y-%m-%d}" if until is not None else "their paid period has ended"
-    renewals = "subscription cancelled" if cancelled else "the subscription could NOT be cancelled (see the log)"
-    return f"Refunded {payment.total_amount} Stars to user {payment.user_id}; {taken} taken off, {plan}; {renewals}."
+    if days:
+        taken = tr.ngettext("{n} day taken off", "{n} days taken off", days, n=days)
+    else:
+        taken = tr.gettext("less than a day taken off") if unused else tr.gettext("no unused days taken off")
+    if until is not None:
+        plan = tr.gettext("paid until {date}", date=f"{until:%Y-%m-%d}")
+    else:
+        plan = tr.gettext("their paid period has ended")
+    renewals = (
+        tr.gettext("subscription cancelled")
+        if cancelled
+        else tr.gettext("the subscription could NOT be cancelled (see the log)")
+    )
+    return tr.ngettext(
+        "Refunded {n} Star to user {user}; {taken}, {plan}; {renewals}.",
+        "Refunded {n} Stars to user {user}; {taken}, {plan}; {renewals}.",
+        stars, n=stars, user=user_id, taken=taken, plan=plan, renewals=renewals,
+    )  # fmt: skip
 
 
-def _not_credited_for_admins(user_id: int, charge_id: str, problem: str) -> str:
-    return (
-        f"⚠️ A payment of user {user_id} was not credited: {html.escape(problem)} "
-        f"Refund it with <code>/refund {html.escape(charge_id)}</code>"
+def _not_credited_for_admins(user_id: int, charge_id: str, problem: str, tr: Translator) -> str:
+    """The admin alert for a payment kept uncredited, in the admin's language (``problem`` is English)."""
+    return tr.gettext(
+        NOT_CREDITED, user=user_id, problem=html.escape(tr.gettext(problem)), charge=html.escape(charge_id)
     )
 
 

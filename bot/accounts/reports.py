@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import forecast
 from bot.accounts.amounts import tokens, usd
+from bot.accounts.forecast import MonthForecast
 from bot.i18n import N_, Translator, translator
 from bot.runtime.models import User
 from pipeline.costs import Price, cost_micro_usd
@@ -80,9 +81,7 @@ class CostReport:
     baseline_model: str = ""
     baseline_micro_usd: int | None = None
     daily: dict[date, dict[str, int]] = field(default_factory=dict)
-    forecast: list[str] = field(
-        default_factory=list
-    )  # month to date and month-end projection (bot/accounts/forecast.py)
+    forecast: MonthForecast | None = None  # month to date and month-end projection
 
     @property
     def average_micro_usd(self) -> int:
@@ -157,7 +156,7 @@ async def build_report(
     daily = _since(select(day, ModelCall.provider, spend).where(*made).group_by(day, ModelCall.provider), start)
     for when, provider, total in (await session.execute(daily)).all():
         report.daily.setdefault(date.fromisoformat(str(when)[:10]), {})[str(provider)] = int(total)
-    report.forecast = await forecast.month_lines(session, now.date())
+    report.forecast = await forecast.month_forecast(session, now.date())
     return report
 
 
@@ -215,7 +214,7 @@ def report_text(report: CostReport, tr: Translator | None = None) -> str:
                 model=model, amount=usd(report.baseline_micro_usd), verdict=verdict,
             )
         )  # fmt: skip
-    lines.extend(report.forecast)
+    lines.extend(forecast.month_lines(report.forecast, tr))
     return "\n".join(lines)
 
 

@@ -350,34 +350,44 @@ PLAIN_NOTE = N_("(Telegram would not display this answer with formatting, so her
 
 
 # ---- plans and payments (bot/accounts/payments.py) ----------------------------------------------------------------
-PAYSUPPORT = (
+PAYSUPPORT = N_(
     "<b>Help with payments</b>\n"
     "The unlimited plan is paid in Telegram Stars and renews every 30 days until you cancel it in Telegram "
     "(Settings → My Stars → your subscription). If a payment went wrong or you want a refund, write to your "
     "PLC Copilot admin with the date of the payment; admins can refund Stars payments. /usage shows your plan."
 )
+REFUNDED_STILL_PAID = N_(
+    "↩️ Your Stars payment was refunded and the days it paid for were taken off: you still have unlimited photos "
+    "until {date} (UTC). The subscription was cancelled, so nothing more will be charged. /upgrade to subscribe "
+    "again."
+)
+REFUNDED_ENDED = N_(
+    "↩️ Your Stars payment was refunded and the days it paid for were taken off: your plan has ended. The "
+    "subscription was cancelled, so nothing more will be charged. /upgrade to subscribe again."
+)
+NOT_CREDITED = N_(
+    "⚠️ Your payment arrived but could not be applied to your account: {problem} An admin has been told and will "
+    "refund it. /paysupport for help."
+)
+THANKS = N_("⭐ Thank you! Unlimited photo analyses are on: paid until {date} (UTC). Send photos any time.")
+RENEWED = N_("⭐ Your subscription was renewed: paid until {date} (UTC). Send photos any time.")
 
 
-def refunded(paid_until: datetime | None) -> str:
+def refunded(paid_until: datetime | None, tr: Translator) -> str:
     """After a refund: what the refunded payment paid for was taken off; other paid days or grants remain."""
-    rest = f"you still have unlimited photos until {_date(paid_until)} (UTC)" if paid_until else "your plan has ended"
-    return (
-        f"↩️ Your Stars payment was refunded and the days it paid for were taken off: {rest}. The subscription "
-        "was cancelled, so nothing more will be charged. /upgrade to subscribe again."
-    )
+    if paid_until is None:
+        return tr.gettext(REFUNDED_ENDED)
+    return tr.gettext(REFUNDED_STILL_PAID, date=_date(paid_until))
 
 
-def payment_not_credited(problem: str) -> str:
-    return (
-        f"⚠️ Your payment arrived but could not be applied to your account: {problem} An admin has been told "
-        "and will refund it. /paysupport for help."
-    )
+def payment_not_credited(problem: str, tr: Translator) -> str:
+    """``problem`` is already in the user's language (a ``pre_checkout_problem`` sentence, translated)."""
+    return tr.gettext(NOT_CREDITED, problem=escape(problem))
 
 
 def _date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def thanks(paid_until: datetime, *, renewal: bool) -> str:
-    what = "Your subscription was renewed" if renewal else "Thank you! Unlimited photo analyses are on"
-    return f"⭐ {what}: paid until {_date(paid_until)} (UTC). Send photos any time."
+def thanks(paid_until: datetime, tr: Translator, *, renewal: bool) -> str:
+    return tr.gettext(RENEWED if renewal else THANKS, date=_date(paid_until))

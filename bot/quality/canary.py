@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.i18n import N_, Translator, translator
 from bot.quality.report import ShownRow
 from bot.runtime.settings import BotSettings
 from pipeline import PipelineSettings, format_usd, parse_cascade_names
@@ -92,27 +93,42 @@ def _share(hits: int, n: int) -> str:
     return f"{hits / n:.0%} ({low:.0%}–{high:.0%})" if n else "–"
 
 
-def _difference(label: str, p: float | None) -> str:
+def _difference(label: str, p: float | None, tr: Translator) -> str:
     if p is None:
-        return f"{label}: no data in one arm"
-    verdict = "a real difference (p < 0.05)" if p < 0.05 else "not distinguishable yet; more photos needed"
-    return f"{label}: p = {p:.2f}, {verdict}"
+        return tr.gettext("{label}: no data in one arm", label=label)
+    if p < 0.05:
+        return tr.gettext("{label}: p = {p}, a real difference (p < 0.05)", label=label, p=f"{p:.2f}")
+    return tr.gettext("{label}: p = {p}, not distinguishable yet; more photos needed", label=label, p=f"{p:.2f}")
 
 
-def arms_text(shown: Iterable[ShownRow]) -> list[str]:
-    """Lines for /quality when a canary ran in the period; empty otherwise."""
+ARM_NAMES = {MAIN: N_("main"), CANARY: N_("canary")}
+
+
+def arms_text(shown: Iterable[ShownRow], tr: Translator | None = None) -> list[str]:
+    """Lines for /quality when a canary ran in the period, in ``tr``'s language (English by default); empty
+    otherwise."""
+    tr = tr or translator("en")
     table = arms(shown)
     if CANARY not in table:
         return []
     main, canary = table.get(MAIN, ArmStats(MAIN)), table[CANARY]
-    lines = ["", "<b>🐤 Canary vs main</b> (95 % intervals)"]
+    lines = ["", tr.gettext("<b>🐤 Canary vs main</b> (95 % intervals)")]
     for stats in (main, canary):
+        name = tr.gettext(ARM_NAMES[stats.name]) if stats.name in ARM_NAMES else stats.name
         lines.append(
-            f"{stats.name}: {stats.photos} photos · {format_usd(round(stats.cost_per_photo))}/photo · "
-            f"wrong {_share(stats.wrong, stats.photos)} · re-checked {_share(stats.rechecked, stats.photos)}"
+            tr.ngettext(
+                "{arm}: {n} photo · {cost}/photo · wrong {wrong} · re-checked {rechecked}",
+                "{arm}: {n} photos · {cost}/photo · wrong {wrong} · re-checked {rechecked}",
+                stats.photos,
+                arm=name,
+                n=stats.photos,
+                cost=format_usd(round(stats.cost_per_photo)),
+                wrong=_share(stats.wrong, stats.photos),
+                rechecked=_share(stats.rechecked, stats.photos),
+            )
         )
-    lines.append(_difference("wrong-rate", two_proportion_p(main.wrong, main.photos, canary.wrong, canary.photos)))
-    lines.append(
-        _difference("re-check rate", two_proportion_p(main.rechecked, main.photos, canary.rechecked, canary.photos))
-    )
+    wrong_p = two_proportion_p(main.wrong, main.photos, canary.wrong, canary.photos)
+    lines.append(_difference(tr.gettext("wrong-rate"), wrong_p, tr))
+    recheck_p = two_proportion_p(main.rechecked, main.photos, canary.rechecked, canary.photos)
+    lines.append(_difference(tr.gettext("re-check rate"), recheck_p, tr))
     return lines

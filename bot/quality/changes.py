@@ -15,10 +15,12 @@ from datetime import datetime
 from html import escape
 
 from bot.accounts.amounts import usd as format_usd
+from bot.i18n import N_, Translator, translator
 from bot.quality.canary import two_proportion_p
 from bot.quality.report import TierQuality
 
 SIGNIFICANT = 0.05
+NO_DATA, NOT_YET, WORSE, BETTER = N_("no data on one side"), N_("not distinguishable yet"), N_("worse"), N_("better")
 
 
 def changed_tiers(tiers: Sequence[TierQuality]) -> list[tuple[TierQuality, TierQuality]]:
@@ -39,32 +41,45 @@ def verdict(k1: int, n1: int, k2: int, n2: int) -> tuple[str, float | None]:
     """ "worse" / "better" (a higher / lower share after, p < 0.05), "no real difference yet", or "no data"."""
     p = two_proportion_p(k1, n1, k2, n2)
     if p is None:
-        return "no data on one side", None
+        return NO_DATA, None
     if p >= SIGNIFICANT:
-        return "not distinguishable yet", p
-    return ("worse" if k2 / n2 > k1 / n1 else "better"), p
+        return NOT_YET, p
+    return (WORSE if k2 / n2 > k1 / n1 else BETTER), p
 
 
-def _share(k: int, n: int) -> str:
-    return f"{k / n:.0%} of {n}" if n else "–"
+def _share(k: int, n: int, tr: Translator) -> str:
+    return tr.gettext("{percent}% of {n}", percent=f"{k / n * 100:.0f}", n=n) if n else "–"
 
 
-def _line(label: str, k1: int, n1: int, k2: int, n2: int) -> str:
+def _line(label: str, k1: int, n1: int, k2: int, n2: int, tr: Translator) -> str:
     said, p = verdict(k1, n1, k2, n2)
-    tail = said if p is None else f"p = {p:.2f}, {said}"
-    return f"{label}: {_share(k1, n1)} → {_share(k2, n2)} ({tail})"
+    tail = tr.gettext(said) if p is None else f"p = {p:.2f}, {tr.gettext(said)}"
+    return f"{label}: {_share(k1, n1, tr)} → {_share(k2, n2, tr)} ({tail})"
 
 
-def change_lines(tiers: Sequence[TierQuality]) -> list[str]:
+def change_lines(tiers: Sequence[TierQuality], tr: Translator | None = None) -> list[str]:
+    """Lines for /quality per tier whose model changed in the period, in ``tr``'s language (English by default)."""
+    tr = tr or translator("en")
     lines: list[str] = []
     for before, after in changed_tiers(tiers):
         lines += [
             "",
-            f"<b>🔄 Model change on {escape(after.tier)}</b>: {escape(before.model)} → {escape(after.model)}",
-            _line("escalated", before.escalated, before.answers, after.escalated, after.answers),
-            _line("judged wrong", before.judged_wrong, before.shown, after.judged_wrong, after.shown),
+            tr.gettext(
+                "<b>🔄 Model change on {tier}</b>: {before} → {after}",
+                tier=escape(after.tier),
+                before=escape(before.model),
+                after=escape(after.model),
+            ),
+            _line(tr.gettext("escalated"), before.escalated, before.answers, after.escalated, after.answers, tr),
+            _line(tr.gettext("judged wrong"), before.judged_wrong, before.shown, after.judged_wrong, after.shown, tr),
         ]
         costs = [q.cost_per_accepted for q in (before, after)]
         if all(c is not None for c in costs):
-            lines.append(f"cost per accepted answer: {format_usd(costs[0] or 0)} → {format_usd(costs[1] or 0)}")
+            lines.append(
+                tr.gettext(
+                    "cost per accepted answer: {before} → {after}",
+                    before=format_usd(costs[0] or 0),
+                    after=format_usd(costs[1] or 0),
+                )
+            )
     return lines

@@ -77,9 +77,8 @@ async def whatif_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     current = services.settings.pipeline.cascade
     text = evaluate.report(
         cases, current=current, extra=args, reference=parse_cascade(current, known=known)[-1].tier,
-        max_loss=0.02, basis="strongest", top=5,
+        max_loss=0.02, basis="strongest", top=5, tr=tr,
     )  # fmt: skip
-    # the table itself (evaluate.report) is the CLI's too: its column words stay English
     named = reports.PERIOD_LABELS[period or "30d"]
     head = tr.gettext(WHATIF_HEAD, period=tr.gettext(named))
     await message.reply_text(f"{head}\n<pre>{escape(text)[:TELEGRAM_LIMIT]}</pre>")

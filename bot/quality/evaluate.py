@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts.budget import DbSpendingGuard
 from bot.accounts.reports import PERIODS, period_start
+from bot.i18n import N_, Translator, translator
 from bot.quality.models import Feedback, ShownAnswer
 from bot.runtime.db import make_engine, make_sessionmaker, upgrade_async
 from bot.runtime.settings import AppSettings
@@ -125,25 +126,43 @@ def tiers_by_cost(cases: Sequence[Case]) -> list[str]:
     return sorted(totals, key=lambda t: (sum(totals[t]) / len(totals[t]), order.get(t, 99)))
 
 
-def _rate(score: Score, basis: str) -> str:
+# What each accuracy basis (the CLI's --basis, named as it is in sentences) is called in a score line.
+BASIS_LABELS = {"strongest": N_("agrees with strongest"), "feedback": N_("feedback"), "plate": N_("plate"),
+         "labels": N_("labels")}  # fmt: skip
+
+
+def _rate(score: Score, basis: str, tr: Translator) -> str:
     rate = getattr(score, basis)
-    return "–" if rate.value is None else f"{rate.value:.0%} of {rate.judged}"
+    if rate.value is None:
+        return "–"
+    return tr.gettext("{percent}% of {n}", percent=f"{rate.value * 100:.0f}", n=rate.judged)
 
 
-def score_line(score: Score, tag: str = "") -> str:
+def score_line(score: Score, tag: str = "", tr: Translator | None = None) -> str:
+    tr = tr or translator("en")
     ms = score.latency(50), score.latency(95)
     latency = "–" if ms[0] is None else f"{(ms[0] or 0) / 1000:.1f}/{(ms[1] or 0) / 1000:.1f} s"
-    return (
-        f"{tag}{score.spec}\n    {format_usd(round(score.cost_per_photo * 1000))} per 1000 photos · "
-        f"agrees with strongest {_rate(score, 'strongest')} · feedback {_rate(score, 'feedback')} · "
-        f"plate {_rate(score, 'plate')} · "
-        f"labels {_rate(score, 'labels')} · escalated {score.escalation_rate:.0%} · p50/p95 {latency}"
-    )
+    rates = " · ".join(f"{tr.gettext(label)} {_rate(score, basis, tr)}" for basis, label in BASIS_LABELS.items())
+    return f"{tag}{score.spec}\n    " + tr.gettext(
+        "{cost} per 1000 photos · {rates} · escalated {escalated}% · p50/p95 {latency}",
+        cost=format_usd(round(score.cost_per_photo * 1000)), rates=rates,
+        escalated=f"{score.escalation_rate * 100:.0f}", latency=latency,
+    )  # fmt: skip
 
 
 def report(
-    cases: Sequence[Case], *, current: str, extra: Sequence[str], reference: str, max_loss: float, basis: str, top: int
+    cases: Sequence[Case],
+    *,
+    current: str,
+    extra: Sequence[str],
+    reference: str,
+    max_loss: float,
+    basis: str,
+    top: int,
+    tr: Translator | None = None,
 ) -> str:
+    """The /whatif and ``plc-copilot eval`` table, in ``tr``'s language (English by default: the CLI)."""
+    tr = tr or translator("en")
     known = frozenset(TIER_NAMES)
     order = tiers_by_cost(cases)
     scored = [evaluate(steps, cases, reference=reference) for steps in candidates(order)]
@@ -154,24 +173,35 @@ def report(
             scored.append(evaluate(steps, cases, reference=reference))
     best = recommend(scored, max_loss=max_loss, basis=basis)
     lines = [
-        f"Evaluation set: {len(cases)} photos · tiers by cost: {', '.join(order) or 'none'} · "
-        f"strongest (reference): {reference}",
+        tr.ngettext(
+            "Evaluation set: {n} photo · tiers by cost: {order} · strongest (reference): {reference}",
+            "Evaluation set: {n} photos · tiers by cost: {order} · strongest (reference): {reference}",
+            len(cases),
+            n=len(cases),
+            order=", ".join(order) or tr.gettext("none"),
+            reference=reference,
+        )
     ]
     by_spec = {s.spec: s for s in scored}
+    asked = tr.gettext("asked for:")
     for spec in sorted(named):
-        lines.append(score_line(by_spec[spec], "asked for:   "))
+        lines.append(score_line(by_spec[spec], asked + " " * max(1, 13 - len(asked)), tr))
     if best is None:
-        lines.append(f"No candidate could be judged on '{basis}': no such evidence in the set.")
+        lines.append(tr.gettext("No candidate could be judged on '{basis}': no such evidence in the set.", basis=basis))
         return "\n".join(lines)
-    lines.append(score_line(best, f"recommended: (cheapest within {max_loss:.0%} of the best on {basis})\n    "))
+    why = tr.gettext(
+        "recommended: (cheapest within {loss}% of the best on {basis})",
+        loss=f"{max_loss * 100:.0f}", basis=basis,
+    )  # fmt: skip
+    lines.append(score_line(best, why + "\n    ", tr))
     cheapest = sorted(scored, key=lambda s: s.cost_per_photo)
     front: list[Score] = []
     for score in cheapest:  # the cost/accuracy frontier: each one more accurate than every cheaper one
         value = getattr(score, basis).value
         if value is not None and all(value > (getattr(f, basis).value or 0) for f in front):
             front.append(score)
-    lines.append(f"\nCost/accuracy frontier ({basis}):")
-    lines.extend(score_line(s, "  ") for s in front[:top])
+    lines.append("\n" + tr.gettext("Cost/accuracy frontier ({basis}):", basis=basis))
+    lines.extend(score_line(s, "  ", tr) for s in front[:top])
     return "\n".join(lines)
 
 

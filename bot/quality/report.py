@@ -249,8 +249,8 @@ def report_text(report: QualityReport, tr: Translator | None = None) -> str:
     from bot.quality.canary import arms_text  # canary builds on this module's ShownRow
     from bot.quality.changes import change_lines
 
-    lines.extend(change_lines(report.tiers))
-    lines.extend(arms_text(report.shown))
+    lines.extend(change_lines(report.tiers, tr))
+    lines.extend(arms_text(report.shown, tr))
     return "\n".join(lines)
 
 

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_, Translator
 from bot.quality.models import WorkOrderReview
 from pipeline import Analysis
 
@@ -41,21 +43,60 @@ class ReviewPolicy:
 
 
 def reasons(policy: ReviewPolicy, analysis: Analysis, score: float | None) -> list[str]:
-    """Why this answer's work order needs an admin first ([] = file it now)."""
+    """Why this answer's work order needs an admin first ([] = file it now), as stored codes:
+    ``priority:urgent``, ``safety:arc flash``, ``score:0.42:0.60`` (worded per reader by ``reason_text``)."""
     found = []
     if analysis.priority in policy.priorities:
-        found.append(f"priority {analysis.priority}")
+        found.append(f"priority:{analysis.priority}")
     text = " ".join([*analysis.safety_notes, analysis.summary]).casefold()
     term = next((t for t in policy.safety_terms if t.casefold() in text), None)
     if term is not None:
-        found.append(f"safety: {term}")
+        found.append(f"safety:{term}")
     if policy.below_score > 0 and score is not None and score < policy.below_score:
-        found.append(f"score {score:.2f} < {policy.below_score:.2f}")
+        found.append(f"score:{score:.2f}:{policy.below_score:.2f}")
     return found
 
 
+PRIORITY_REASON = N_("priority {priority}")
+_PRIORITY = {"low": N_("low"), "medium": N_("medium"), "high": N_("high"), "urgent": N_("urgent")}
+SAFETY_REASON = N_("safety: {term}")
+SCORE_REASON = N_("score {score} < {limit}")
+
+
+def reason_text(reason: str, tr: Translator) -> str:
+    """One stored reason in the reader's words (plain text). A reason stored before codes (English) is shown as
+    it is."""
+    kind, _, value = reason.partition(":")
+    if kind == "priority" and value:
+        return tr.gettext(PRIORITY_REASON, priority=tr.gettext(_PRIORITY[value]) if value in _PRIORITY else value)
+    if kind == "safety" and value:
+        return tr.gettext(SAFETY_REASON, term=value)
+    score, _, limit = value.partition(":")
+    if kind == "score" and limit:
+        return tr.gettext(SCORE_REASON, score=_decimal(score, tr), limit=_decimal(limit, tr))
+    return reason
+
+
+def _decimal(number: str, tr: Translator) -> str:
+    return number.replace(".", ",") if tr.code in ("es", "de", "pt") else number
+
+
 class CorrectionError(ValueError):
-    """A correction that cannot be applied; the message says what to fix."""
+    """A correction that cannot be applied: ``message`` (English, marked with N_) and its values, to be worded in
+    the admin's language with ``text``."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message, self.values = message, values
+
+    def text(self, tr: Translator) -> str:
+        return tr.gettext(self.message, **self.values)
+
+
+NOT_A_FIELD = N_("'{line}' is not 'field: value' with a field of {fields}")
+NO_CORRECTION = N_("no correction given")
+INVALID = N_("invalid value for {field}")
+INVALID_EXPECTED = N_("invalid value for {field}, expected {expected}")
 
 
 def parse_corrections(text: str) -> dict[str, Any]:
@@ -68,7 +109,7 @@ def parse_corrections(text: str) -> dict[str, Any]:
         name, sep, value = line.partition(":")
         key = name.strip().lower().replace(" ", "_")
         if not sep or key not in CORRECTABLE:
-            raise CorrectionError(f"'{line[:40]}' is not 'field: value' with a field of {', '.join(CORRECTABLE)}")
+            raise CorrectionError(NOT_A_FIELD, line=line[:40], fields=", ".join(CORRECTABLE))
         value = value.strip()
         if key == "fault_codes":
             updates[key] = [code.strip() for code in value.split(",") if code.strip()]
@@ -77,7 +118,7 @@ def parse_corrections(text: str) -> dict[str, Any]:
         else:
             updates[key] = value or None
     if not updates:
-        raise CorrectionError("no correction given")
+        raise CorrectionError(NO_CORRECTION)
     return updates
 
 
@@ -85,8 +126,13 @@ def corrected(analysis: Analysis, updates: Mapping[str, Any]) -> Analysis:
     """The analysis with the admin's corrections, validated as any tier's answer is."""
     try:
         return Analysis.model_validate({**analysis.model_dump(mode="json"), **updates})
-    except ValueError as exc:
-        raise CorrectionError(str(exc).splitlines()[0] if str(exc) else "invalid value") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "?"
+        expected = (error.get("ctx") or {}).get("expected")
+        if expected:
+            raise CorrectionError(INVALID_EXPECTED, field=field, expected=str(expected).replace(" or ", ", ")) from None
+        raise CorrectionError(INVALID, field=field) from None
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ async def maybe_hold(
     if held.status_message_id is not None:
         await card.reply_text(tr.gettext(STILL_WAITING))
         return True
-    status = await card.reply_text(tr.gettext(WAITING, why=html.escape(", ".join(why))))
+    status = await card.reply_text(tr.gettext(WAITING, why=html.escape(_reasons(why, tr))))
     async with services.sessions.begin() as session:
         await review.set_status_message(session, held.id, status.message_id)
     log.info("work order for card %s held for review #%d: %s", token, held.id, ", ".join(why))
@@ -117,7 +117,7 @@ async def _ask_admins(services: Services, bot: Bot, held: review.Held, *, only: 
             InlineKeyboardButton(tr.gettext(CORRECT), callback_data=f"{PREFIX}:c:{held.id}"),
         ]
         text = f"🛡 #{held.id} " + tr.gettext(
-            REVIEW, title=_title(held.analysis, tr), why=html.escape(", ".join(held.reasons)),
+            REVIEW, title=_title(held.analysis, tr), why=html.escape(_reasons(held.reasons, tr)),
             reporter=html.escape(held.reporter_name), details=_details(held),
         )  # fmt: skip
         try:
@@ -130,6 +130,11 @@ def _title(analysis: Any, tr: i18n.Translator) -> str:
     """HTML: the equipment and the priority, as the card names it."""
     name = " ".join(p for p in (analysis.manufacturer, analysis.model) if p) or analysis.equipment_type
     return tr.gettext(TITLE, name=html.escape(name), priority=workorders.priority_name(analysis.priority, tr))
+
+
+def _reasons(reasons: list[str], tr: i18n.Translator) -> str:
+    """Why a work order waits, in the reader's words (plain text)."""
+    return ", ".join(review.reason_text(r, tr) for r in reasons)
 
 
 def _state(state: str, tr: i18n.Translator) -> str:
@@ -207,7 +212,7 @@ async def on_admin_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     try:
         updates = review.parse_corrections(message.text or "")
     except review.CorrectionError as exc:
-        await message.reply_text(tr.gettext(BAD, problem=html.escape(str(exc))))
+        await message.reply_text(tr.gettext(BAD, problem=html.escape(exc.text(tr))))
         return True
     problem = await decide(services, context.bot, int(found.group(1)), by=user.id, updates=updates)
     await message.reply_text(problem or tr.gettext(FILED, id=found.group(1), state=_state(review.CORRECTED, tr)))
@@ -230,7 +235,7 @@ async def decide(
         try:
             analysis = review.corrected(held.analysis, updates)
         except review.CorrectionError as exc:
-            return tr.gettext(BAD, problem=html.escape(str(exc)))
+            return tr.gettext(BAD, problem=html.escape(exc.text(tr)))
         flags = held.with_flags_verified(review.IDENTIFIERS & updates.keys())
     photo = await _photo(bot, held.photo_file_id)
     work_order = work_order_from_analysis(

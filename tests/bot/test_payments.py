@@ -290,6 +290,6 @@ async def test_a_successful_payment_that_does_not_match_the_plan_is_not_credited
     bot.telegram.successful_payment(ANN, f"plan30:{ANN}", PRICE, "stxGOOD", is_first_recurring=True)
     await bot.last_text(ANN, lambda t: "Thank you" in t)
     bot.telegram.send_command(ADMIN, "/refund stxCHEAP")
-    await bot.last_text(ADMIN, lambda t: "Refunded 1 Stars" in t)
+    await bot.last_text(ADMIN, lambda t: "Refunded 1 Star to" in t)
     until = await paid_until(bot, ANN)
     assert near(until, datetime.now(UTC) + timedelta(days=30)), "refunding an uncredited payment takes nothing"

@@ -82,6 +82,6 @@ async def test_canary_users_get_the_candidate_cascade_and_quality_compares_the_a
     bot.telegram.send_command(ADMIN, "/quality today")
     text = await bot.last_text(ADMIN, lambda t: "Quality" in t)
     assert "Canary vs main" in text
-    assert "main: 1 photos" in text and "wrong 0% (0%–79%)" in text
-    assert "canary: 1 photos" in text and "wrong 100% (21%–100%)" in text
+    assert "main: 1 photo ·" in text and "wrong 0% (0%–79%)" in text
+    assert "canary: 1 photo ·" in text and "wrong 100% (21%–100%)" in text
     assert "wrong-rate: p = 0.16, not distinguishable yet" in text

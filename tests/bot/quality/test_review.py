@@ -182,11 +182,11 @@ async def test_without_admins_nobody_could_approve_so_it_is_filed(start_bot: Any
 @pytest.mark.parametrize(
     ("fields", "policy", "expected"),
     [
-        ({"priority": "urgent"}, review.ReviewPolicy(priorities=frozenset({"urgent"})), ["priority urgent"]),
+        ({"priority": "urgent"}, review.ReviewPolicy(priorities=frozenset({"urgent"})), ["priority:urgent"]),
         ({"priority": "high"}, review.ReviewPolicy(priorities=frozenset({"urgent"})), []),
-        ({"safety_notes": ["GAS LEAK nearby"]}, review.ReviewPolicy(safety_terms=("gas leak",)), ["safety: gas leak"]),
-        ({"summary": "arc flash hazard"}, review.ReviewPolicy(safety_terms=("Arc Flash",)), ["safety: Arc Flash"]),
-        ({}, review.ReviewPolicy(below_score=0.7), ["score 0.50 < 0.70"]),
+        ({"safety_notes": ["GAS LEAK nearby"]}, review.ReviewPolicy(safety_terms=("gas leak",)), ["safety:gas leak"]),
+        ({"summary": "arc flash hazard"}, review.ReviewPolicy(safety_terms=("Arc Flash",)), ["safety:Arc Flash"]),
+        ({}, review.ReviewPolicy(below_score=0.7), ["score:0.50:0.70"]),
         ({}, review.ReviewPolicy(), []),
     ],
 )  # fmt: skip
