@@ -163,8 +163,8 @@ async def test_the_canary_lines_of_quality_in_german(start_bot: Any) -> None:
     await bot.telegram.wait_for(lambda: bot.telegram.sent("answerCallbackQuery"))
     text = await say(bot, ADMIN, "/quality today", "Qualität")
     lines = text[text.index("🐤") :].split("\n")
-    assert lines[0] == "🐤 Canary gegen Haupt (95-%-Intervalle)"
-    assert lines[1].startswith("Haupt: 1 Foto · $") and " · falsch 0% (0%–79%) · nachgeprüft 0%" in lines[1]
+    assert lines[0] == "🐤 Canary vs. Hauptversion (95-%-Intervalle)"
+    assert lines[1].startswith("Hauptversion: 1 Foto · $") and " · falsch 0% (0%–79%) · nachgeprüft 0%" in lines[1]
     assert lines[2].startswith("Canary: 1 Foto · $") and " · falsch 100% (21%–100%)" in lines[2]
     assert lines[3].startswith("Fehlerrate: p = ") and lines[3].endswith("noch nicht unterscheidbar; mehr Fotos nötig")
     assert lines[4].startswith("Nachprüfungsrate: p = 1.00")
