@@ -191,22 +191,23 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     action, _, rest = query.data.partition(":")
     token, _, card_id = rest.partition(":")  # rc:/rn: carry the card's message id after the token
     user_id = update.effective_user.id
+    tr = await services.translator(user_id)
     seen = await cards.get(services.sessions, token)
     if seen is not None and not seen.may_press(user_id, is_admin=services.is_admin(user_id)):
-        await query.answer((await services.translator(user_id)).gettext(render.NOT_YOUR_CARD), show_alert=True)
+        await query.answer(tr.gettext(render.NOT_YOUR_CARD), show_alert=True)
         return
     if action == "rn":
         await query.answer()
         if isinstance(query.message, Message):
-            await edit(query.message, replies.recheck_kept(await services.translator(user_id)))
+            await edit(query.message, replies.recheck_kept(tr))
         return
     if action == "re" and await _ask_before_recheck(services, query, user_id, token):
         return
     ticket = await cards.take(services.sessions, token)
     if ticket is None:
-        await query.answer((await services.translator(user_id)).gettext(render.PHOTO_GONE), show_alert=True)
+        await query.answer(tr.gettext(render.PHOTO_GONE), show_alert=True)
         return
-    await query.answer((await services.translator(user_id)).gettext(render.RECHECK_ASKED))
+    await query.answer(tr.gettext(render.RECHECK_ASKED))
     status: Message | None = None
     if isinstance(query.message, Message):
         if action == "rc":  # the question becomes the status message; the card loses its buttons
@@ -217,7 +218,7 @@ async def on_recheck(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         else:
             with contextlib.suppress(BadRequest):
                 await query.message.edit_reply_markup(reply_markup=None)
-    rechecking = (await services.translator(user_id)).gettext(render.RECHECKING)
+    rechecking = tr.gettext(render.RECHECKING)
     if status is None:
         status = await context.bot.send_message(ticket.chat_id, rechecking)
     else:
@@ -455,6 +456,7 @@ async def _answer(
     """Send the card (``delivery`` falls back to plain text); False when nothing reached the user."""
     user_id, chat_id, refs, caption = asker.user_id, asker.chat_id, asker.refs, asker.caption
     token = secrets.token_urlsafe(9)
+    tr = await services.translator(user_id)
     ticket = CardTicket(
         chat_id,
         refs,
@@ -463,11 +465,10 @@ async def _answer(
         result.analysis,
         provenance(result.analysis, result.receipt),
         owner_id=user_id,
-        language=(await services.translator(user_id)).code,
+        language=tr.code,
     )
     await cards.remember(services.sessions, token, ticket, datetime.now(UTC))
     auto = services.settings.bot.auto_work_order
-    tr = await services.translator(user_id)
     keyboard = workorders.card_keyboard(token, offer_work_order=not auto, tr=tr)
     keyboard = quality_buttons.with_feedback(keyboard, token, tr=tr)
     # recorded before the card shows, so a tap on its right/wrong buttons always finds the answer

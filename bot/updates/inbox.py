@@ -92,24 +92,23 @@ async def accept_many(session: AsyncSession, arrivals: list[Arrival], now: datet
     return fresh
 
 
+# What an attempt holds for recovery to give back; cleared when it is done or handed to a new attempt.
+NOTHING_HELD: dict[str, None] = {"quota_user_id": None, "question_user_id": None, "question_day": None}
+
+
 async def finish_many(session: AsyncSession, update_ids: list[int], now: datetime) -> None:
     """``finish`` for several updates in one statement."""
     await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id.in_(update_ids))
-        .values(done=True, finished_at=now, quota_user_id=None, question_user_id=None, question_day=None)
+        .values(done=True, finished_at=now, **NOTHING_HELD)
         .execution_options(synchronize_session=False)
     )
 
 
 async def finish(session: AsyncSession, update_id: int, now: datetime) -> None:
     """The update's work is over (answered, refused or failed with the user told): nothing left to recover."""
-    await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id)
-        .values(done=True, finished_at=now, quota_user_id=None, question_user_id=None, question_day=None)
-        .execution_options(synchronize_session=False)
-    )
+    await finish_many(session, [update_id], now)
 
 
 async def note_status(session: AsyncSession, update_id: int, message_id: int) -> None:
@@ -157,13 +156,7 @@ async def retry(session: AsyncSession, update_id: int, now: datetime) -> None:
     await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id == update_id)
-        .values(
-            attempts=InboxUpdate.attempts + 1,
-            accepted_at=now,
-            quota_user_id=None,
-            question_user_id=None,
-            question_day=None,
-        )
+        .values(attempts=InboxUpdate.attempts + 1, accepted_at=now, **NOTHING_HELD)
         .execution_options(synchronize_session=False)
     )
 

@@ -1,12 +1,11 @@
 """After a crash: every update accepted but not finished is run again, or the user is told plainly.
 
-At start-up (before polling begins) the inbox lists the updates a previous process accepted and never finished.
-For each, in one transaction: the free photo or free question it had taken is given back and the attempt is
-counted. A message
-(a photo, a command) is then replayed through the runner, in its chat's order, editing its old status message
-instead of sending a new one; the second interruption of the same update, or a button press (its callback query
-has expired by now), is not tried again — its status message (or a new one) says what happened and that nothing
-was charged. Budget estimates the dead process had reserved for those users are released too.
+At start-up (before polling begins) the inbox lists the updates a previous process accepted and never finished. For
+each, in one transaction: the free photo or free question it had taken is given back and the attempt is counted. A
+message (a photo, a command) is then replayed through the runner, in its chat's order, editing its old status
+message instead of sending a new one; the second interruption of the same update, or a button press (its callback
+query has expired by now), is not tried again — its status message (or a new one) says what happened and that
+nothing was charged. Budget estimates the dead process had reserved for those users are released too.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.bot.conftest import TOKEN
@@ -58,6 +59,22 @@ def stop(process: subprocess.Popen[str]) -> str:
         raise
     assert process.returncode == 0, output
     return output
+
+
+async def killed_mid_call(
+    telegram: FakeTelegram, providers: FakeProviders, folder: Path, held: threading.Event, send: Callable[[], object]
+) -> None:
+    """Start ``plc-copilot run``, ``send()`` once it polls, and SIGKILL it while the model call waits for
+    ``held`` (set afterwards, so the next process's call is answered). No shutdown code runs."""
+    first = start_process(telegram, providers, folder)
+    try:
+        await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=120)  # see the import note above
+        send()
+        await telegram.wait_for(lambda: providers.calls("gemini"), timeout=120)
+    finally:
+        first.kill()
+        first.communicate(timeout=60)
+        held.set()
 
 
 async def test_run_answers_start_and_a_photo_then_stops_cleanly(tmp_path: Path) -> None:
@@ -112,15 +129,7 @@ async def test_kill_9_mid_analysis_then_restart_answers_the_photo_and_charges_it
     held = threading.Event()  # the first attempt's model call never answers
     with FakeTelegram(token=TOKEN) as telegram, FakeProviders() as providers:
         providers.script("gemini", Text(analysis_json(), hold=held))
-        first = start_process(telegram, providers, tmp_path)
-        try:
-            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=120)  # see the import note above
-            telegram.send_photo(42, make_photo(1))
-            await telegram.wait_for(lambda: providers.calls("gemini"), timeout=120)
-        finally:
-            first.kill()  # SIGKILL: no shutdown code runs
-            first.communicate(timeout=60)
-            held.set()
+        await killed_mid_call(telegram, providers, tmp_path, held, lambda: telegram.send_photo(42, make_photo(1)))
         assert "Analyzing" in last_text(telegram)
         with sqlite3.connect(tmp_path / "run.db") as db:
             assert db.execute("SELECT free_used FROM users WHERE id = 42").fetchone() == (1,), "reserved, not settled"
@@ -148,15 +157,13 @@ async def test_kill_9_mid_question_then_restart_answers_it_and_counts_it_once(tm
     held = threading.Event()
     with FakeTelegram(token=TOKEN) as telegram, FakeProviders() as providers:
         providers.script("gemini", Text(answer_json("F004 is UnderVoltage."), hold=held))
-        first = start_process(telegram, providers, tmp_path)
-        try:
-            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=120)  # see the import note above
-            telegram.send_text(42, "what does F004 mean on a PowerFlex 525?")
-            await telegram.wait_for(lambda: providers.calls("gemini"), timeout=120)
-        finally:
-            first.kill()  # SIGKILL: no shutdown code runs
-            first.communicate(timeout=60)
-            held.set()
+        await killed_mid_call(
+            telegram,
+            providers,
+            tmp_path,
+            held,
+            lambda: telegram.send_text(42, "what does F004 mean on a PowerFlex 525?"),
+        )
         with sqlite3.connect(tmp_path / "run.db") as db:
             assert db.execute("SELECT questions_used FROM users WHERE id = 42").fetchone() == (1,), "taken"
             held_by = "SELECT question_user_id FROM update_inbox WHERE NOT done"
@@ -182,16 +189,12 @@ async def test_kill_9_mid_album_then_restart_answers_the_album_once(tmp_path: Pa
     held = threading.Event()  # the first attempt's model call never answers
     with FakeTelegram(token=TOKEN) as telegram, FakeProviders() as providers:
         providers.script("gemini", Text(analysis_json(), hold=held))
-        first = start_process(telegram, providers, tmp_path)
-        try:
-            await telegram.wait_for(lambda: telegram.sent("getUpdates"), timeout=120)
+
+        def album() -> None:
             telegram.send_photo(42, make_photo(21), caption="pump 3", media_group_id="g-crash")
             telegram.send_photo(42, make_photo(22), media_group_id="g-crash")
-            await telegram.wait_for(lambda: providers.calls("gemini"), timeout=120)
-        finally:
-            first.kill()  # SIGKILL: no shutdown code runs
-            first.communicate(timeout=60)
-            held.set()
+
+        await killed_mid_call(telegram, providers, tmp_path, held, album)
         with sqlite3.connect(tmp_path / "run.db") as db:
             assert db.execute("SELECT count(*) FROM update_inbox WHERE NOT done").fetchone() == (2,)
 
